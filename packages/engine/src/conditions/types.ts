@@ -1,0 +1,25 @@
+/**
+ * A condition is a one-key object, so YAML reads as prose: `{ given: red_gem }`,
+ * `{ all: [ {flag: met_boss}, {not: {given: gold}} ] }`.
+ */
+export type Condition =
+  | { given: string | { item: string; count?: number | undefined } }
+  | { flag: string }
+  | { said: { matches: string; ignore_case?: boolean | undefined } }
+  | { turns: { gte?: number | undefined; lte?: number | undefined } }
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+
+/** What the evaluator may look at: facts reported by the game and the player's own words. */
+export interface GameState {
+  /** Items the player has given this NPC, by item id, with counts. */
+  readonly items: Readonly<Record<string, number>>
+  readonly flags: ReadonlySet<string> | readonly string[]
+  /** Completed player turns. */
+  readonly turns: number
+  /** `said` patterns that matched an earlier player line (kept so old lines need not be rescanned). */
+  readonly saidPatterns?: ReadonlySet<string> | readonly string[]
+  /** The player's line being answered now, if any. */
+  readonly currentLine?: string | undefined
+}

@@ -1,0 +1,6 @@
+export { parseNpc, MAX_FILE_BYTES } from './parse.ts'
+export { npcSchema, conditionSchema } from './schema.ts'
+export type { Npc, NpcFile, Secret, ScriptedReply } from './schema.ts'
+export { ContentError, isContentError, formatIssue } from './issues.ts'
+export type { ContentIssue, ContentIssueCode } from './issues.ts'
+export { npcJsonSchema } from './json-schema.ts'

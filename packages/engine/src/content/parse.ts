@@ -1,0 +1,186 @@
+import { parseDocument, LineCounter, type Document } from 'yaml'
+import type { z } from 'zod'
+import { npcSchema, type Npc } from './schema.ts'
+import { ContentError, type ContentIssue, type ContentIssueCode } from './issues.ts'
+import { keyNode, locate, position } from './positions.ts'
+import { didYouMean } from './suggest.ts'
+import { checkReferences } from './references.ts'
+import { allowedKeys } from './schema-walk.ts'
+
+/** Beyond these, a file is refused before the YAML parser sees it: NPC files are a few KB. */
+export const MAX_FILE_BYTES = 1_000_000
+const MAX_FLOW_DEPTH = 64
+const MAX_DEPTH = 64
+const MAX_ISSUES = 100
+
+type Position = { line: number; col: number }
+
+/**
+ * Parses and validates one NPC file. Every problem is collected, not just the first, and each
+ * points at the offending node so an editor can jump to it.
+ * @throws ContentError when the file has any problem
+ * @example
+ * const npc = parseNpc(await readFile(p, 'utf8'), p)
+ */
+export function parseNpc(text: string, path = '<npc>'): Npc {
+  const issues: ContentIssue[] = []
+  const add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => {
+    if (issues.length < MAX_ISSUES) issues.push({ path, line: at.line, col: at.col, code, message, hint })
+  }
+  const start = { line: 1, col: 1 }
+
+  if (text.length > MAX_FILE_BYTES) {
+    add('too_large', start, `file is ${text.length} characters; NPC files are limited to ${MAX_FILE_BYTES}`, 'split lore into separate files')
+    throw new ContentError(issues)
+  }
+  const junk = /[\u0000-\u0008\u000e-\u001f\ufffd]/.exec(text)
+  if (junk) {
+    const before = text.slice(0, junk.index)
+    const line = before.split('\n').length
+    add('not_text', { line, col: junk.index - before.lastIndexOf('\n') }, 'file is not UTF-8 text (control or invalid bytes)', 'save the file as UTF-8')
+    throw new ContentError(issues)
+  }
+  if (flowDepth(text) > MAX_FLOW_DEPTH) {
+    add('too_complex', start, `brackets nest deeper than ${MAX_FLOW_DEPTH} levels`, 'NPC files never need this much nesting')
+    throw new ContentError(issues)
+  }
+
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false })
+  let fatal = false
+  for (const error of doc.errors) {
+    const at = lineCounter.linePos(error.pos[0])
+    if (error.code === 'DUPLICATE_KEY') {
+      add('duplicate_key', at, 'duplicate key', 'each key may appear once in a mapping; remove or rename one')
+    } else {
+      fatal = true
+      add('yaml_syntax', at, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))
+    }
+  }
+  if (fatal) throw new ContentError(issues)
+
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: 100 })
+  } catch {
+    add('too_complex', start, 'too many YAML aliases (a "billion laughs" file?)', 'write the values out instead of repeating anchors')
+    throw new ContentError(issues)
+  }
+  if (depth(data) > MAX_DEPTH) {
+    add('too_complex', start, `values nest deeper than ${MAX_DEPTH} levels`)
+    throw new ContentError(issues)
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    add('invalid_type', position(lineCounter, doc.contents), 'an NPC file is a mapping of fields (id, name, persona, ...)')
+    throw new ContentError(issues)
+  }
+
+  const parsed = npcSchema.safeParse(data)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) reportZodIssue(issue, data, doc, lineCounter, add)
+  }
+  for (const ref of checkReferences(data as Record<string, unknown>)) {
+    const { node, key } = locate(doc, ref.path)
+    add(ref.code, position(lineCounter, ref.atKey ? key : node), ref.message, ref.hint)
+  }
+  if (issues.length > 0 || !parsed.success) {
+    issues.sort((a, b) => a.line - b.line || a.col - b.col)
+    throw new ContentError(issues)
+  }
+  const { $schema: _ignored, ...npc } = parsed.data
+  return { ...npc, source: path }
+}
+
+type Add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => void
+
+function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, lineCounter: LineCounter, add: Add) {
+  const where = issue.path.join('.') || 'file'
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(npcSchema, issue.path).filter((k) => k !== '$schema')
+      for (const name of issue.keys) {
+        add('unknown_key', position(lineCounter, keyNode(doc, issue.path, name)), `unknown key "${name}"`, didYouMean(name, allowed))
+      }
+      return
+    }
+    case 'invalid_type': {
+      const { node, key, complete } = locate(doc, issue.path)
+      const field = String(issue.path.at(-1) ?? '')
+      const value = valueAt(data, issue.path)
+      if (!complete || value === undefined) {
+        const parent = issue.path.slice(0, -1).join('.')
+        add('missing_field', position(lineCounter, node), `missing required field "${field}"${parent ? ` in ${parent}` : ''}`)
+      } else {
+        add('invalid_type', position(lineCounter, node ?? key), `${where}: expected ${article(issue.expected)}, got ${describe(value)}`)
+      }
+      return
+    }
+    case 'too_small': {
+      const { node } = locate(doc, issue.path)
+      if (issue.origin === 'string') add('empty_value', position(lineCounter, node), `${where} must not be empty`)
+      else if (issue.origin === 'array') add('empty_value', position(lineCounter, node), `${where} needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`)
+      else add('invalid_value', position(lineCounter, node), `${where} must be at least ${issue.minimum}`)
+      return
+    }
+    case 'too_big': {
+      const { node } = locate(doc, issue.path)
+      add('invalid_value', position(lineCounter, node), `${where} must be at most ${issue.maximum}`)
+      return
+    }
+    case 'invalid_union': {
+      const { node } = locate(doc, issue.path)
+      const hint = issue.path.at(-1) === 'given' ? 'write "given: item_id" or "given: { item: item_id, count: 2 }"' : undefined
+      add('invalid_value', position(lineCounter, node), `${where}: not a valid value`, hint)
+      return
+    }
+    case 'custom': {
+      const { node } = locate(doc, issue.path)
+      add('invalid_condition', position(lineCounter, node), issue.message)
+      return
+    }
+    default: {
+      const { node } = locate(doc, issue.path)
+      add('invalid_value', position(lineCounter, node), `${where}: ${issue.message}`)
+    }
+  }
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { int: 'an integer', number: 'a number', string: 'text', boolean: 'true or false', object: 'a mapping', array: 'a list', record: 'a mapping' }
+  return names[type] ?? type
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'nothing (null)'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  if (typeof value === 'string') return `text "${value.length > 30 ? value.slice(0, 30) + '…' : value}"`
+  return `${typeof value} ${String(value)}`
+}
+
+function flowDepth(text: string): number {
+  let level = 0
+  let max = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 91 || c === 123) max = Math.max(max, ++level)
+    else if ((c === 93 || c === 125) && level > 0) level--
+  }
+  return max
+}
+
+function depth(value: unknown, level = 0): number {
+  if (level > MAX_DEPTH || value === null || typeof value !== 'object') return level
+  let max = level
+  for (const child of Object.values(value)) max = Math.max(max, depth(child, level + 1))
+  return max
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<PropertyKey, unknown>)[k]
+  }
+  return v
+}

@@ -1,0 +1,46 @@
+import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+
+export interface Located {
+  /** The deepest node the path reached. */
+  node: Node | null
+  /** The key of the last map entry reached, when the path ended on one. */
+  key: Node | null
+  /** True when every segment of the path was found. */
+  complete: boolean
+}
+
+/** Follows a zod issue path through the YAML tree, keeping the deepest node it can reach. */
+export function locate(doc: Document, path: readonly PropertyKey[]): Located {
+  let node = doc.contents as Node | null
+  let key: Node | null = null
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment))
+      if (!pair) return { node, key, complete: false }
+      key = pair.key as Node
+      node = (pair.value as Node | null) ?? key
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined
+      if (!item) return { node, key, complete: false }
+      key = null
+      node = item
+    } else {
+      return { node, key, complete: false }
+    }
+  }
+  return { node, key, complete: true }
+}
+
+/** The key node of `name` inside the map at `path`, for pointing at a misspelled key itself. */
+export function keyNode(doc: Document, path: readonly PropertyKey[], name: string): Node | null {
+  const { node } = locate(doc, path)
+  if (!isMap(node)) return null
+  const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === name)
+  return (pair?.key as Node | undefined) ?? null
+}
+
+export function position(lineCounter: LineCounter, node: Node | null | undefined): { line: number; col: number } {
+  const offset = node?.range?.[0]
+  if (offset === undefined) return { line: 1, col: 1 }
+  return lineCounter.linePos(offset)
+}

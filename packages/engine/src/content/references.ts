@@ -1,0 +1,74 @@
+import { didYouMean } from './suggest.ts'
+import type { ContentIssueCode } from './issues.ts'
+
+export interface ReferenceProblem {
+  path: PropertyKey[]
+  code: ContentIssueCode
+  message: string
+  hint?: string | undefined
+  /** Point at the key rather than its value (for an id defined twice, say). */
+  atKey?: boolean
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * Cross-references the schema cannot see: ids defined twice, conditions naming items or flags
+ * that do not exist, patterns that do not compile. Runs on the raw data, defensively, so these
+ * are reported in the same pass as schema errors elsewhere in the file.
+ */
+export function checkReferences(data: Record<string, unknown>): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = []
+  const items = isRecord(data.items) ? Object.keys(data.items) : []
+  const flags = isRecord(data.flags) ? Object.keys(data.flags) : undefined
+
+  const secrets = Array.isArray(data.secrets) ? data.secrets : []
+  const seen = new Map<string, number>()
+  secrets.forEach((secret, i) => {
+    if (!isRecord(secret)) return
+    if (typeof secret.id === 'string') {
+      const first = seen.get(secret.id)
+      if (first !== undefined) {
+        problems.push({ path: ['secrets', i, 'id'], code: 'duplicate_id', message: `secret id "${secret.id}" is already used by secrets[${first}]`, hint: 'give each secret its own id' })
+      } else seen.set(secret.id, i)
+    }
+    if ('unlock' in secret) checkCondition(secret.unlock, ['secrets', i, 'unlock'])
+  })
+  const replies = isRecord(data.scripted) && Array.isArray(data.scripted.replies) ? data.scripted.replies : []
+  replies.forEach((reply, i) => {
+    if (isRecord(reply) && 'when' in reply) checkCondition(reply.when, ['scripted', 'replies', i, 'when'])
+  })
+  return problems
+
+  function checkCondition(cond: unknown, path: PropertyKey[]): void {
+    if (!isRecord(cond)) return
+    const given = cond.given
+    if (typeof given === 'string') checkItem(given, [...path, 'given'])
+    else if (isRecord(given) && typeof given.item === 'string') checkItem(given.item, [...path, 'given', 'item'])
+    if (typeof cond.flag === 'string' && flags && !flags.includes(cond.flag)) {
+      problems.push({ path: [...path, 'flag'], code: 'unknown_flag', message: `unknown flag "${cond.flag}"`, hint: didYouMean(cond.flag, flags) ?? 'declare it under "flags:"' })
+    }
+    if (isRecord(cond.said) && typeof cond.said.matches === 'string') {
+      try {
+        new RegExp(cond.said.matches, 'u')
+      } catch (error) {
+        const reason = (error as Error).message.replace(/^Invalid regular expression: /, '')
+        problems.push({ path: [...path, 'said', 'matches'], code: 'invalid_regex', message: `invalid regular expression: ${reason}`, hint: 'escape special characters such as ( [ ? * + with a backslash' })
+      }
+    }
+    if (isRecord(cond.turns) && typeof cond.turns.gte === 'number' && typeof cond.turns.lte === 'number' && cond.turns.gte > cond.turns.lte) {
+      problems.push({ path: [...path, 'turns'], code: 'invalid_condition', message: `turns: gte ${cond.turns.gte} is greater than lte ${cond.turns.lte}, so this never holds` })
+    }
+    for (const key of ['all', 'any'] as const) {
+      const list = cond[key]
+      if (Array.isArray(list)) list.forEach((c, i) => checkCondition(c, [...path, key, i]))
+    }
+    if ('not' in cond) checkCondition(cond.not, [...path, 'not'])
+  }
+
+  function checkItem(item: string, path: PropertyKey[]) {
+    if (!items.includes(item)) {
+      problems.push({ path, code: 'unknown_item', message: `unknown item "${item}"`, hint: didYouMean(item, items) ?? 'declare it under "items:"' })
+    }
+  }
+}

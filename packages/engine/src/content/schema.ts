@@ -1,0 +1,128 @@
+import { z } from 'zod'
+import type { Condition } from '../conditions/types.ts'
+
+const id = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]*$/, 'ids use lowercase letters, digits, "_" and "-", starting with a letter')
+const text = z.string().trim().min(1, 'must not be empty')
+
+/** Designers write `{ given: red_gem }`; each condition is an object with exactly one key. */
+export const conditionSchema: z.ZodType<Condition> = z
+  .strictObject({
+    given: z
+      .union([
+        id,
+        z.strictObject({ item: id, count: z.int().min(1).optional().describe('at least this many (default 1)') }),
+      ])
+      .optional()
+      .describe('the player gave this item (optionally at least `count` of it)'),
+    flag: id.optional().describe('the game set this flag'),
+    said: z
+      .strictObject({
+        matches: z.string().min(1).describe('a regular expression tested against the player\'s own lines'),
+        ignore_case: z.boolean().optional().describe('default true'),
+      })
+      .optional()
+      .describe('the player has said something matching this pattern'),
+    turns: z
+      .strictObject({ gte: z.int().min(0).optional(), lte: z.int().min(0).optional() })
+      .optional()
+      .describe('the number of completed player turns'),
+    get all() {
+      return z.array(conditionSchema).min(1).optional().describe('every condition holds')
+    },
+    get any() {
+      return z.array(conditionSchema).min(1).optional().describe('at least one condition holds')
+    },
+    get not() {
+      return conditionSchema.optional().describe('the condition does not hold')
+    },
+  })
+  .check((ctx) => {
+    const keys = Object.keys(ctx.value).filter((k) => (ctx.value as Record<string, unknown>)[k] !== undefined)
+    if (keys.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message:
+          keys.length === 0
+            ? 'a condition needs one of: given, flag, said, turns, all, any, not'
+            : `a condition has exactly one key, found ${keys.join(', ')}; wrap several in "all: [...]"`,
+        params: { parley: 'invalid_condition' },
+      })
+    }
+  }) as unknown as z.ZodType<Condition>
+
+const secretSchema = z.strictObject({
+  id: id.describe('unique within this NPC'),
+  fact: text.describe('what the NPC knows; never sent to the model until unlocked'),
+  locked_hint: text.optional().describe('sent while locked: tells the NPC it holds a secret, without the secret'),
+  unlock: conditionSchema.describe('evaluated by the engine from game events, never by the model'),
+  on_unlock: text.optional().describe('an instruction added to the system message once unlocked'),
+  reveal: text.optional().describe('what the scripted provider says when the secret unlocks (default: the fact)'),
+})
+
+const replySchema = z.strictObject({
+  keywords: z.array(text).min(1).optional().describe('any of these in the player\'s line selects this reply'),
+  when: conditionSchema.optional().describe('the reply is only available while this holds'),
+  say: text,
+})
+
+export const npcSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    id: id.describe('unique across all NPC files'),
+    name: text,
+    model: z
+      .strictObject({
+        name: text.default('glm-4-flash').describe('GLM model id, e.g. glm-4-flash, glm-4.5'),
+        temperature: z.number().min(0).max(1).optional(),
+        top_p: z.number().min(0).max(1).optional(),
+        max_tokens: z.int().min(1).max(98304).optional(),
+        thinking: z.boolean().optional().describe('GLM-4.5+ reasoning; off by default for snappy dialogue'),
+      })
+      .default({ name: 'glm-4-flash' }),
+    persona: text.describe('who the NPC is; the start of every system message'),
+    greeting: text.optional(),
+    lines: z
+      .strictObject({
+        nudge: text.describe('said when the player sends an empty line; no model call'),
+        fallback: text.describe('said when the model failed and retries are spent'),
+        farewell: text.describe('said when the conversation ends'),
+      })
+      .describe('authored lines the engine says without the model'),
+    exit_phrases: z.array(text).default([]).describe('player lines that end the conversation (punctuation width and spaces ignored)'),
+    max_failures: z.int().min(1).max(100).default(3).describe('consecutive failed turns before the NPC ends the conversation'),
+    max_line_chars: z.int().min(1).max(100000).default(2000).describe('longest player line accepted'),
+    history: z
+      .strictObject({ max_tokens: z.int().min(64).max(1_000_000).default(2000) })
+      .default({ max_tokens: 2000 })
+      .describe('token budget for remembered conversation; oldest turns are dropped first'),
+    examples: z
+      .array(z.strictObject({ player: text, npc: text }))
+      .default([])
+      .describe('example exchanges sent before the real conversation, never trimmed'),
+    items: z.record(id, z.strictObject({ name: text, description: text.optional() })).default({}),
+    flags: z
+      .record(id, z.strictObject({ note: text.optional().describe('told to the NPC while the flag is set') }).nullable())
+      .optional()
+      .describe('when present, conditions may only name flags declared here'),
+    secrets: z.array(secretSchema).default([]),
+    scripted: z
+      .strictObject({
+        replies: z.array(replySchema).default([]),
+        default: text,
+      })
+      .optional()
+      .describe('lines for the offline scripted provider (demo and tests without a GLM key)'),
+  })
+  .describe('A Parley NPC')
+
+export type NpcFile = z.output<typeof npcSchema>
+export type Secret = NpcFile['secrets'][number]
+export type ScriptedReply = NonNullable<NpcFile['scripted']>['replies'][number]
+
+/** A validated NPC, with where it came from. */
+export interface Npc extends NpcFile {
+  readonly source: string
+}

@@ -1,0 +1,300 @@
+import ky, { HTTPError, TimeoutError, type KyInstance, type Options as KyOptions } from 'ky'
+import { GlmError, isGlmError, isRetryable, parseErrorBody } from './errors.ts'
+import { normalizeSampling, validateChatRequest } from './validate.ts'
+import { signGlmJwt } from './jwt.ts'
+import { readSseData } from './sse.ts'
+import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
+
+export const DEFAULT_GLM_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4'
+
+export interface RetryInfo {
+  /** 1 for the first retry. */
+  attempt: number
+  error: GlmError
+}
+
+export interface GlmClientOptions {
+  apiKey?: string | undefined
+  /** Any OpenAI-compatible base works too (Ollama's `/v1`, vLLM). */
+  baseUrl?: string | undefined
+  /** `key` sends the raw key as Bearer (what the SDK does today); `jwt` signs a short-lived token from `id.secret`. */
+  auth?: 'key' | 'jwt'
+  /** Per attempt, until response headers arrive. Default 60 s. */
+  timeoutMs?: number
+  /** Longest silence between two stream chunks. Default: timeoutMs. */
+  streamIdleTimeoutMs?: number
+  retry?: { limit?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
+  /** Injected fetch, for tests and for mounting in unusual runtimes. */
+  fetch?: typeof fetch
+  headers?: Record<string, string>
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined
+  onRetry?: ((info: RetryInfo) => void) | undefined
+}
+
+type Attached = HTTPError & { glm?: { glmCode?: string; message?: string; requestId?: string } }
+
+let counter = 0
+/** One id per logical call, sent as `request_id` and kept across retries so GLM can deduplicate. */
+export function newRequestId(): string {
+  counter = (counter + 1) % 1e6
+  return `parley-${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+export class GlmClient {
+  readonly baseUrl: string
+  readonly #options: GlmClientOptions
+  readonly #http: KyInstance
+  #jwt: { token: string; until: number } | undefined
+
+  constructor(options: GlmClientOptions = {}) {
+    this.#options = options
+    this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
+    const retry = options.retry ?? {}
+    const base = retry.baseDelayMs ?? 500
+    this.#http = ky.create({
+      prefixUrl: this.baseUrl,
+      timeout: options.timeoutMs ?? 60_000,
+      ...(options.fetch && { fetch: options.fetch }),
+      retry: {
+        limit: retry.limit ?? 3,
+        methods: ['post'],
+        statusCodes: [408, 409, 429, 500, 502, 503, 504],
+        afterStatusCodes: [429, 503],
+        maxRetryAfter: retry.maxRetryAfterMs ?? 30_000,
+        backoffLimit: retry.maxDelayMs ?? 8_000,
+        delay: (n) => base * 2 ** (n - 1),
+        jitter: (d) => d * (0.75 + Math.random() * 0.25),
+        retryOnTimeout: true,
+        shouldRetry: ({ error, retryCount }) => this.#shouldRetry(error, retryCount),
+      },
+      hooks: {
+        beforeError: [
+          async (error: Attached) => {
+            const text = await error.response.text().catch(() => '')
+            error.glm = parseErrorBody(text)
+            return error
+          },
+        ],
+      },
+    })
+  }
+
+  async #shouldRetry(error: Error, retryCount: number): Promise<boolean | undefined> {
+    if (error.name === 'AbortError') return false
+    if (error instanceof HTTPError) {
+      const code = (error as Attached).glm?.glmCode
+      // An expired JWT is fixed by signing a new one: worth exactly one more try.
+      if (code === '1003' && this.#options.auth === 'jwt') {
+        this.#jwt = undefined
+        return retryCount <= 1
+      }
+      // undefined lets ky apply its status rules, which honour Retry-After.
+      return isRetryable(error.response.status, code) ? undefined : false
+    }
+    return undefined
+  }
+
+  async #authorization(): Promise<string | undefined> {
+    const key = this.#options.apiKey
+    if (!key) return undefined
+    if (this.#options.auth !== 'jwt') return `Bearer ${key}`
+    const now = Date.now()
+    if (!this.#jwt || this.#jwt.until <= now) {
+      // Cached for 3 minutes of a 3.5 minute life, as the official SDK does.
+      this.#jwt = { token: await signGlmJwt(key, 210_000, now), until: now + 180_000 }
+    }
+    return `Bearer ${this.#jwt.token}`
+  }
+
+  async #post(path: string, body: unknown, requestId: string, call: CallOptions): Promise<Response> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
+    const auth = await this.#authorization()
+    if (auth && !('authorization' in headers)) headers.authorization = auth
+    const options: KyOptions = { body: JSON.stringify(body), headers }
+    if (call.signal) options.signal = call.signal
+    options.hooks = {
+      beforeRetry: [
+        async ({ request, error, retryCount }) => {
+          const fresh = await this.#authorization()
+          if (fresh) request.headers.set('authorization', fresh)
+          call.onRetry?.({ attempt: retryCount, error: toGlmError(error, requestId) })
+        },
+      ],
+    }
+    try {
+      return await this.#http.post(path, options)
+    } catch (error) {
+      throw toGlmError(error, requestId, call.signal)
+    }
+  }
+
+  /** One chat completion. Retries transient failures; throws GlmError when the call cannot succeed. */
+  async chat(request: ChatRequest, call: CallOptions = {}): Promise<ChatCompletion> {
+    const body = prepare(request)
+    const requestId = body.request_id!
+    const response = await this.#post('chat/completions', body, requestId, call)
+    let json: RawCompletion
+    try {
+      json = (await response.json()) as RawCompletion
+    } catch (error) {
+      throw new GlmError({ kind: 'invalid_response', message: 'GLM sent a response that is not JSON', requestId, retryable: false, cause: error })
+    }
+    const choice = json.choices?.[0]
+    if (!choice?.message) throw new GlmError({ kind: 'invalid_response', message: 'GLM response has no choices[0].message', requestId })
+    return {
+      id: json.id ?? requestId,
+      requestId: json.request_id ?? requestId,
+      model: json.model ?? request.model,
+      created: json.created ?? Math.floor(Date.now() / 1000),
+      content: choice.message.content ?? '',
+      reasoningContent: choice.message.reasoning_content ?? undefined,
+      toolCalls: choice.message.tool_calls ?? undefined,
+      finishReason: choice.finish_reason ?? 'stop',
+      usage: json.usage,
+    }
+  }
+
+  /**
+   * Streams a chat completion as events: spoken deltas, reasoning deltas (kept apart), tool calls,
+   * and a final `finish` with usage. Ends only on `data: [DONE]`; a body that stops short or a
+   * malformed chunk throws `stream_interrupted` with the text so far in `partialText`.
+   */
+  async *chatStream(request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatStreamEvent> {
+    const body = { ...prepare(request), stream: true }
+    const requestId = body.request_id!
+    const response = await this.#post('chat/completions', body, requestId, call)
+    if (!response.body) throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
+    const idleMs = this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000
+    let text = ''
+    let finishReason: string | undefined
+    let usage: Usage | undefined
+    let toolCalls: GlmToolCall[] | undefined
+    let done = false
+    const fail = (kind: 'stream_interrupted' | 'aborted' | 'timeout', message: string, cause?: unknown) =>
+      new GlmError({ kind, message, requestId, partialText: text, retryable: kind !== 'aborted', cause })
+
+    const source = readSseData(response.body)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let onAbort: (() => void) | undefined
+    const interrupt = new Promise<never>((_, reject) => {
+      onAbort = () => reject(fail('aborted', 'the call was cancelled'))
+      call.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+    interrupt.catch(() => {})
+    const next = () => {
+      clearTimeout(timer)
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(fail('timeout', `no stream data for ${idleMs} ms`)), idleMs)
+      })
+      return Promise.race([source.next(), interrupt, idle])
+    }
+    try {
+      if (call.signal?.aborted) throw fail('aborted', 'the call was cancelled')
+      for (;;) {
+        const step = await next()
+        if (step.done) break
+        const data = step.value
+        if (data.startsWith('[DONE]')) {
+          done = true
+          break
+        }
+        let chunk: RawChunk
+        try {
+          chunk = JSON.parse(data) as RawChunk
+        } catch (error) {
+          throw fail('stream_interrupted', `GLM sent a malformed stream chunk: ${data.slice(0, 80)}`, error)
+        }
+        if (chunk.error) {
+          const info = parseErrorBody(JSON.stringify({ error: chunk.error }))
+          throw new GlmError({ kind: 'stream_error', message: info.message ?? 'GLM reported an error mid-stream', glmCode: info.glmCode, requestId, partialText: text, retryable: isRetryable(undefined, info.glmCode) })
+        }
+        if (chunk.usage) usage = chunk.usage
+        const choice = chunk.choices?.[0]
+        if (!choice) continue
+        const delta = choice.delta ?? {}
+        if (delta.reasoning_content) yield { type: 'reasoning', content: delta.reasoning_content }
+        if (delta.content) {
+          text += delta.content
+          yield { type: 'delta', content: delta.content }
+        }
+        if (delta.tool_calls?.length) toolCalls = [...(toolCalls ?? []), ...delta.tool_calls]
+        if (choice.finish_reason) finishReason = choice.finish_reason
+      }
+    } catch (error) {
+      if (isGlmError(error)) throw error
+      throw fail('stream_interrupted', `the stream broke: ${(error as Error).message}`, error)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort) call.signal?.removeEventListener('abort', onAbort)
+      void source.return(undefined)
+    }
+    if (!done) throw fail('stream_interrupted', 'the stream ended without [DONE]')
+    if (toolCalls) yield { type: 'tool_calls', toolCalls }
+    yield { type: 'finish', finishReason: finishReason ?? 'stop', usage, requestId, text }
+  }
+
+  async embeddings(request: EmbeddingRequest, call: CallOptions = {}): Promise<EmbeddingResponse> {
+    const inputs = Array.isArray(request.input) ? request.input : [request.input]
+    if (inputs.length === 0 || inputs.some((s) => typeof s !== 'string' || s === '')) {
+      throw new GlmError({ kind: 'invalid_request', message: 'embedding input must be non-empty text' })
+    }
+    if (request.model === 'embedding-3' && inputs.length > 64) {
+      throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
+    }
+    const response = await this.#post('embeddings', request, newRequestId(), call)
+    const json = (await response.json()) as EmbeddingResponse
+    return { model: json.model, data: json.data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: json.usage }
+  }
+}
+
+export function createGlmClient(options: GlmClientOptions = {}): GlmClient {
+  return new GlmClient(options)
+}
+
+function prepare(request: ChatRequest): ChatRequest {
+  validateChatRequest(request)
+  const body = normalizeSampling(request)
+  return body.request_id ? body : { ...body, request_id: newRequestId() }
+}
+
+export function toGlmError(error: unknown, requestId: string, signal?: AbortSignal): GlmError {
+  if (isGlmError(error)) return error
+  if (error instanceof HTTPError) {
+    const info = (error as Attached).glm ?? {}
+    const status = error.response.status
+    return new GlmError({
+      kind: 'http',
+      status,
+      glmCode: info.glmCode,
+      message: info.message ?? `GLM answered HTTP ${status}`,
+      requestId: info.requestId ?? requestId,
+      retryable: isRetryable(status, info.glmCode),
+      cause: error,
+    })
+  }
+  if (error instanceof TimeoutError) {
+    return new GlmError({ kind: 'timeout', message: 'GLM did not answer in time', requestId, retryable: true, cause: error })
+  }
+  if (signal?.aborted || (error as Error)?.name === 'AbortError') {
+    return new GlmError({ kind: 'aborted', message: 'the call was cancelled', requestId, cause: error })
+  }
+  return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
+}
+
+interface RawCompletion {
+  id?: string
+  request_id?: string
+  model?: string
+  created?: number
+  choices?: Array<{ finish_reason?: string; message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] | null } }>
+  usage?: Usage
+}
+
+interface RawChunk {
+  choices?: Array<{ finish_reason?: string | null; delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] } }>
+  usage?: Usage
+  error?: unknown
+}

@@ -1,0 +1,7 @@
+export { GlmClient, createGlmClient, newRequestId, DEFAULT_GLM_BASE_URL } from './client.ts'
+export type { GlmClientOptions, CallOptions, RetryInfo } from './client.ts'
+export { GlmError, isGlmError, isRetryable, parseErrorBody } from './errors.ts'
+export type { GlmErrorKind } from './errors.ts'
+export { validateChatRequest, normalizeSampling } from './validate.ts'
+export { signGlmJwt } from './jwt.ts'
+export type * from './types.ts'

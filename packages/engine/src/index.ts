@@ -1,0 +1,9 @@
+/**
+ * @module @parley/engine: NPC dialogue on Zhipu's GLM chat API. Runs in browsers and Node;
+ * file loading lives in `@parley/engine/node`, the web handler in `@parley/engine/http`.
+ */
+export * from './content/index.ts'
+export * from './conditions/index.ts'
+export * from './glm/index.ts'
+export { ParleyError, isParleyError } from './errors.ts'
+export type { ParleyErrorCode } from './errors.ts'

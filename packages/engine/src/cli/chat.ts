@@ -1,0 +1,84 @@
+import { createInterface } from 'node:readline'
+import type { Npc } from '../content/schema.ts'
+import { createConversation } from '../conversation/conversation.ts'
+import { isParleyError } from '../errors.ts'
+import { glmProvider } from '../providers/glm.ts'
+import { scriptedProvider } from '../providers/scripted.ts'
+import type { CliIo } from './run.ts'
+
+/**
+ * The seed's terminal loop, done properly. Piped input is read one line a turn, in order;
+ * on a TTY the reply streams as it arrives.
+ */
+export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefined }): Promise<number> {
+  const useGlm = io.provider === 'glm' || (io.provider === undefined && !!io.env.GLM_API_KEY)
+  if (useGlm && !io.env.GLM_API_KEY) {
+    io.stderr.write('--provider glm needs GLM_API_KEY (and GLM_BASE_URL for a local or compatible server)\n')
+    return 2
+  }
+  const provider = useGlm
+    ? glmProvider({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL, model: io.env.GLM_MODEL })
+    : scriptedProvider()
+  const tty = !!io.stdout.isTTY && !!io.stdin.isTTY
+  const out = (s: string) => io.stdout.write(s)
+  const convo = createConversation(npc, { provider })
+  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+  if (npc.greeting) out(`${npc.name}: ${npc.greeting}\n`)
+  convo.on('turn.retrying', (e) => io.stderr.write(`[retrying (${e.attempt}): ${e.error.message}]\n`))
+
+  const rl = createInterface({ input: io.stdin, terminal: false })
+  if (tty) out('> ')
+  for await (const line of rl) {
+    if (!tty) out(`> ${line}\n`)
+    if (line.startsWith('/')) {
+      const [cmd, ...args] = line.trim().split(/\s+/)
+      if (cmd === '/quit') {
+        out(`${npc.name}: ${convo.end().text}\n`)
+        break
+      }
+      try {
+        if (cmd === '/give') {
+          const count = args[1] === undefined ? 1 : Number(args[1])
+          const { unlocked } = convo.give(args[0] ?? '', count)
+          out(`[gave ${npc.items[args[0]!]?.name ?? args[0]} ×${count}]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+        } else if (cmd === '/flag') {
+          const { unlocked } = convo.setFlag(args[0] ?? '')
+          out(`[flag ${args[0]} set]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+        } else if (cmd === '/state') {
+          const secrets = convo.secrets().map((s) => `${s.id}: ${s.unlocked ? 'unlocked' : `locked (${s.condition})`}`)
+          out(`[state ${convo.state} · turns ${convo.turns} · items ${JSON.stringify(convo.items())} · flags ${convo.flags().join(', ') || 'none'}]\n[${secrets.join(' · ') || 'no secrets'}]\n`)
+        } else {
+          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+        }
+      } catch (error) {
+        out(`[${isParleyError(error) ? error.message : String(error)}]\n`)
+      }
+      if (tty) out('> ')
+      continue
+    }
+    try {
+      let result
+      if (tty) {
+        out(`${npc.name}: `)
+        const stream = convo.stream(line)
+        for await (const delta of stream) out(delta)
+        result = await stream.result
+        // A failed stream may have shown part of a reply: the fallback line replaces it.
+        out(result.kind === 'reply' ? '\n' : `\r\x1b[K${npc.name}: ${result.text}\n`)
+      } else {
+        result = await convo.say(line)
+        out(`${npc.name}: ${result.text}\n`)
+      }
+      if (result.unlocked.length) out(`[unlocked: ${result.unlocked.join(', ')}]\n`)
+      if (result.error) io.stderr.write(`[model failed: ${result.error.code}${result.error.glmCode ? ` ${result.error.glmCode}` : ''}: ${result.error.message}]\n`)
+      if (result.state === 'ended') break
+    } catch (error) {
+      out(`[${isParleyError(error) ? error.message : String(error)}]\n`)
+      if (isParleyError(error) && error.code === 'conversation_ended') break
+    }
+    if (tty) out('> ')
+  }
+  rl.close()
+  convo.stop()
+  return 0
+}

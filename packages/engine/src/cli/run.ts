@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util'
+import { existsSync } from 'node:fs'
+import { resolve, relative, isAbsolute } from 'node:path'
+import { ContentError, formatIssue, isContentError } from '../content/issues.ts'
+import { npcJsonSchema } from '../content/json-schema.ts'
+import { listNpcFiles, loadNpcDir, loadNpcFile } from '../content/load-dir.ts'
+import { runChat } from './chat.ts'
+
+export interface CliIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
+  stdout: NodeJS.WritableStream & { isTTY?: boolean }
+  stderr: NodeJS.WritableStream
+  env: Record<string, string | undefined>
+  cwd: string
+}
+
+const USAGE = `Usage: parley <command>
+
+  lint [paths…]                 check NPC files (default: content/npcs)
+  schema                        print the JSON Schema of the NPC file
+  chat <npc-file-or-id>         talk to an NPC in the terminal
+       [--provider glm|scripted] [--dir content/npcs]
+
+Environment: GLM_API_KEY, GLM_BASE_URL, GLM_MODEL`
+
+/** Exit codes: 0 fine, 1 content errors, 2 usage errors. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv
+  const say = (s: string) => io.stdout.write(s + '\n')
+  const complain = (s: string) => io.stderr.write(s + '\n')
+  try {
+    switch (command) {
+      case 'lint':
+        return await lint(rest, io, say, complain)
+      case 'schema':
+        say(JSON.stringify(npcJsonSchema(), null, 2))
+        return 0
+      case 'chat': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { provider: { type: 'string' }, dir: { type: 'string' } } })
+        if (positionals.length !== 1) {
+          complain('parley chat needs one NPC: a file path or an id in content/npcs\n\n' + USAGE)
+          return 2
+        }
+        const provider = values.provider
+        if (provider !== undefined && provider !== 'glm' && provider !== 'scripted') {
+          complain(`--provider must be glm or scripted, not "${provider}"`)
+          return 2
+        }
+        const npc = await findNpc(positionals[0]!, values.dir ?? 'content/npcs', io)
+        if (!npc) {
+          complain(`no NPC "${positionals[0]}": give a file path, or an id from ${values.dir ?? 'content/npcs'} (run "parley lint" to list problems)`)
+          return 2
+        }
+        return await runChat(npc, { ...io, provider })
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        say(USAGE)
+        return command === undefined ? 2 : 0
+      default:
+        complain(`unknown command "${command}"\n\n${USAGE}`)
+        return 2
+    }
+  } catch (error) {
+    if (isContentError(error)) {
+      for (const issue of error.issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
+      return 1
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES') {
+      complain(`cannot read ${(error as NodeJS.ErrnoException).path}: ${(error as Error).message.split(':')[0]}`)
+      return 2
+    }
+    complain(`parley: ${(error as Error).message}`)
+    return 2
+  }
+}
+
+async function lint(args: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+  const paths = (args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p))
+  for (const p of paths) {
+    if (!existsSync(p)) {
+      complain(`no such file or folder: ${shown(p, io.cwd)}`)
+      return 2
+    }
+  }
+  const files = await listNpcFiles(paths)
+  let problems = 0
+  const ids = new Map<string, string>()
+  for (const file of files) {
+    try {
+      const npc = await loadNpcFile(file)
+      const prior = ids.get(npc.id)
+      if (prior) {
+        problems++
+        complain(`${shown(file, io.cwd)}:1:1: NPC id "${npc.id}" is also used by ${shown(prior, io.cwd)} (ids must be unique across files)`)
+      } else ids.set(npc.id, file)
+    } catch (error) {
+      if (!(error instanceof ContentError)) throw error
+      problems += error.issues.length
+      for (const issue of error.issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
+    }
+  }
+  if (problems > 0) {
+    complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`)
+    return 1
+  }
+  say(`${files.length} NPC file${files.length === 1 ? '' : 's'} OK`)
+  return 0
+}
+
+async function findNpc(spec: string, dir: string, io: CliIo) {
+  const asPath = resolve(io.cwd, spec)
+  if (existsSync(asPath)) return loadNpcFile(asPath)
+  const folder = resolve(io.cwd, dir)
+  if (!existsSync(folder)) return undefined
+  return (await loadNpcDir(folder)).find((n) => n.id === spec)
+}
+
+function shown(path: string, cwd: string): string {
+  if (!isAbsolute(path)) return path
+  const rel = relative(cwd, path)
+  return rel.startsWith('..') ? path : rel
+}

@@ -1,0 +1,259 @@
+import { assign, emit, enqueueActions, fromCallback, setup, type EventObject } from 'xstate'
+import type { Npc } from '../content/schema.ts'
+import type { GlmMessage } from '../glm/types.ts'
+import type { RetryInfo } from '../glm/client.ts'
+import type { Provider, ProviderReply } from '../providers/types.ts'
+import { commitTurn, failTurn, giveItem, isExitPhrase, prepareTurn, setFlag, type ConversationData, type PreparedTurn } from './state.ts'
+import { describeFailure, type TurnFailure, type TurnResult, type ConversationStateName } from './results.ts'
+
+export interface QueuedLine {
+  id: number
+  text: string
+  stream: boolean
+}
+
+export interface ConversationContext {
+  npc: Npc
+  provider: Provider
+  data: ConversationData
+  ended: boolean
+  queue: QueuedLine[]
+  current: (QueuedLine & { turn: PreparedTurn }) | undefined
+  /** The messages of the last call sent to the provider, for inspection panels. */
+  lastRequest: GlmMessage[] | undefined
+}
+
+export interface ConversationInput {
+  npc: Npc
+  provider: Provider
+  data: ConversationData
+  ended: boolean
+}
+
+export type ConversationEvent =
+  | { type: 'player.say'; id: number; text: string; stream: boolean }
+  | { type: 'game.give'; item: string; count: number }
+  | { type: 'game.flag'; name: string; on: boolean }
+  | { type: 'game.end' }
+  | { type: 'turn.cancel'; id: number }
+  | { type: 'turn.delta'; text: string }
+  | { type: 'turn.retry'; info: RetryInfo }
+  | { type: 'turn.done'; reply: ProviderReply }
+  | { type: 'turn.failed'; error: unknown }
+
+export type ConversationEmitted =
+  | { type: 'turn.delta'; id: number; text: string }
+  | { type: 'turn.retrying'; id: number; attempt: number; error: TurnFailure }
+  | { type: 'turn.completed'; id: number; result: TurnResult }
+  | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
+  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
+  | { type: 'request.sent'; id: number; messages: GlmMessage[] }
+
+interface TurnActorInput {
+  provider: Provider
+  turn: PreparedTurn
+  npc: Npc
+  stream: boolean
+}
+
+/** One call to the provider. Stopping the actor (cancel, end, a new state) aborts the call. */
+const turnActor = fromCallback<EventObject, TurnActorInput>(({ sendBack, input }) => {
+  const controller = new AbortController()
+  const { turn, npc } = input
+  input.provider
+    .reply(
+      {
+        messages: turn.messages,
+        model: npc.model,
+        playerLine: turn.line,
+        script: turn.script,
+        revealed: turn.revealed,
+        signal: controller.signal,
+        onRetry: (info) => sendBack({ type: 'turn.retry', info }),
+      },
+      input.stream ? (text) => sendBack({ type: 'turn.delta', text }) : undefined,
+    )
+    .then(
+      (reply) => sendBack({ type: 'turn.done', reply }),
+      (error: unknown) => sendBack({ type: 'turn.failed', error }),
+    )
+  return () => controller.abort()
+})
+
+const idleState = (ctx: ConversationContext, queued: number): ConversationStateName => (ctx.ended ? 'ended' : queued > 0 ? 'thinking' : 'awaiting')
+
+/**
+ * One conversation with one NPC. States a game can show: `awaiting` the player, `thinking`
+ * (request sent), `streaming` (reply arriving), `retrying` (a failed attempt is being retried),
+ * `ended`. Player lines are queued and answered strictly in order.
+ */
+export const conversationMachine = setup({
+  types: {
+    context: {} as ConversationContext,
+    events: {} as ConversationEvent,
+    input: {} as ConversationInput,
+    emitted: {} as ConversationEmitted,
+  },
+  actors: { turn: turnActor },
+  guards: {
+    isEnded: ({ context }) => context.ended,
+    queueEmpty: ({ context }) => context.queue.length === 0,
+    headIsEmpty: ({ context }) => context.queue[0]!.text.trim() === '',
+    headIsExit: ({ context }) => isExitPhrase(context.npc, context.queue[0]!.text),
+    isCurrent: ({ context, event }) => event.type === 'turn.cancel' && context.current?.id === event.id,
+  },
+  actions: {
+    enqueue: assign({
+      queue: ({ context, event }) => (event.type === 'player.say' ? [...context.queue, { id: event.id, text: event.text, stream: event.stream }] : context.queue),
+    }),
+    answerNudge: enqueueActions(({ context, enqueue }) => {
+      const [head, ...rest] = context.queue
+      enqueue.assign({ queue: rest })
+      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'nudge', text: context.npc.lines.nudge, state: idleState(context, rest.length), unlocked: [] } })
+    }),
+    answerFarewell: enqueueActions(({ context, enqueue }) => {
+      const [head, ...rest] = context.queue
+      enqueue.assign({ queue: rest, ended: true })
+      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'farewell', text: context.npc.lines.farewell, state: 'ended', unlocked: [] } })
+    }),
+    prepareHead: enqueueActions(({ context, enqueue }) => {
+      const [head, ...rest] = context.queue
+      const turn = prepareTurn(context.npc, context.data, head!.text)
+      enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.messages })
+      enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages })
+    }),
+    emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
+    emitRetry: emit(({ context, event }) => ({
+      type: 'turn.retrying' as const,
+      id: context.current!.id,
+      attempt: event.type === 'turn.retry' ? event.info.attempt : 0,
+      error: describeFailure(event.type === 'turn.retry' ? event.info.error : undefined),
+    })),
+    commit: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.done' || !context.current) return
+      const { data, unlocked } = commitTurn(context.npc, context.data, context.current.turn, event.reply.text)
+      enqueue.assign({ data, current: undefined })
+      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
+      enqueue.emit({
+        type: 'turn.completed',
+        id: context.current.id,
+        result: {
+          kind: 'reply',
+          text: event.reply.text,
+          state: idleState(context, context.queue.length),
+          unlocked,
+          finishReason: event.reply.finishReason,
+          usage: event.reply.usage,
+          requestId: event.reply.requestId,
+        },
+      })
+    }),
+    fail: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.failed' || !context.current) return
+      const data = failTurn(context.data)
+      const ended = data.failures >= context.npc.max_failures
+      enqueue.assign({ data, current: undefined, ended })
+      enqueue.emit({
+        type: 'turn.completed',
+        id: context.current.id,
+        result: {
+          kind: 'fallback',
+          text: context.npc.lines.fallback,
+          state: ended ? 'ended' : idleState(context, context.queue.length),
+          unlocked: [],
+          error: describeFailure(event.error),
+        },
+      })
+    }),
+    cancel: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.cancel') return
+      if (context.current?.id === event.id) {
+        enqueue.assign({ current: undefined })
+      } else {
+        enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
+      }
+      enqueue.emit({ type: 'turn.rejected', id: event.id, reason: 'aborted' })
+    }),
+    give: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'game.give') return
+      const { data, unlocked } = giveItem(context.npc, context.data, event.item, event.count)
+      enqueue.assign({ data })
+      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'give' })
+    }),
+    flag: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'game.flag') return
+      const { data, unlocked } = setFlag(context.npc, context.data, event.name, event.on)
+      enqueue.assign({ data })
+      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
+    }),
+    end: enqueueActions(({ context, enqueue }) => {
+      if (context.current) enqueue.emit({ type: 'turn.rejected', id: context.current.id, reason: 'ended' })
+      enqueue.assign({ ended: true, current: undefined })
+    }),
+    rejectQueue: enqueueActions(({ context, enqueue }) => {
+      for (const q of context.queue) enqueue.emit({ type: 'turn.rejected', id: q.id, reason: 'ended' })
+      enqueue.assign({ queue: [] })
+    }),
+    rejectEvent: emit(({ event }) => ({ type: 'turn.rejected' as const, id: event.type === 'player.say' ? event.id : -1, reason: 'ended' as const })),
+  },
+}).createMachine({
+  id: 'conversation',
+  context: ({ input }) => ({ ...input, queue: [], current: undefined, lastRequest: undefined }),
+  initial: 'dispatch',
+  on: {
+    'game.give': { actions: 'give' },
+    'game.flag': { actions: 'flag' },
+    'game.end': { actions: 'end', target: '.ended' },
+  },
+  states: {
+    dispatch: {
+      always: [
+        { guard: 'isEnded', target: 'ended' },
+        { guard: 'queueEmpty', target: 'awaiting' },
+        { guard: 'headIsEmpty', actions: 'answerNudge', target: 'dispatch', reenter: true },
+        { guard: 'headIsExit', actions: 'answerFarewell', target: 'ended' },
+        { actions: 'prepareHead', target: 'busy' },
+      ],
+    },
+    awaiting: {
+      on: { 'player.say': { actions: 'enqueue', target: 'dispatch' } },
+    },
+    busy: {
+      initial: 'thinking',
+      invoke: {
+        src: 'turn',
+        input: ({ context }) => ({ provider: context.provider, turn: context.current!.turn, npc: context.npc, stream: context.current!.stream }),
+      },
+      on: {
+        'player.say': { actions: 'enqueue' },
+        'turn.done': { actions: 'commit', target: 'dispatch' },
+        'turn.failed': { actions: 'fail', target: 'dispatch' },
+        'turn.cancel': [
+          { guard: 'isCurrent', actions: 'cancel', target: 'dispatch' },
+          { actions: 'cancel' },
+        ],
+      },
+      states: {
+        thinking: {
+          on: {
+            'turn.delta': { actions: 'emitDelta', target: 'streaming' },
+            'turn.retry': { actions: 'emitRetry', target: 'retrying' },
+          },
+        },
+        retrying: {
+          on: {
+            'turn.delta': { actions: 'emitDelta', target: 'streaming' },
+            'turn.retry': { actions: 'emitRetry' },
+          },
+        },
+        streaming: {
+          on: { 'turn.delta': { actions: 'emitDelta' } },
+        },
+      },
+    },
+    ended: {
+      entry: 'rejectQueue',
+      on: { 'player.say': { actions: 'rejectEvent' } },
+    },
+  },
+})

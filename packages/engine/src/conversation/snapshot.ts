@@ -1,0 +1,77 @@
+import { z } from 'zod'
+import type { Npc } from '../content/schema.ts'
+import { ParleyError } from '../errors.ts'
+import { messageTokens } from '../prompt/tokens.ts'
+import { newlyUnlocked, type ConversationData } from './state.ts'
+
+export const SNAPSHOT_FORMAT = 'parley.conversation'
+export const SNAPSHOT_VERSION = 1
+
+const snapshotSchema = z.strictObject({
+  format: z.literal(SNAPSHOT_FORMAT),
+  version: z.literal(SNAPSHOT_VERSION),
+  npc: z.string().min(1),
+  state: z.enum(['awaiting', 'ended']),
+  history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().max(1_000_000) })).max(100_000),
+  items: z.record(z.string(), z.int().min(0)),
+  flags: z.array(z.string()),
+  unlocked: z.array(z.string()),
+  said: z.array(z.string()),
+  fresh: z.array(z.string()),
+  turns: z.int().min(0),
+  failures: z.int().min(0),
+})
+
+/** A save game: plain JSON, safe to store anywhere and to send to a client. */
+export type ConversationSnapshot = z.infer<typeof snapshotSchema>
+
+export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): ConversationSnapshot {
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    npc: npc.id,
+    state: ended ? 'ended' : 'awaiting',
+    history: data.history.map((h) => ({ role: h.role, content: h.content })),
+    items: { ...data.items },
+    flags: [...data.flags],
+    unlocked: [...data.unlocked],
+    said: [...data.said],
+    fresh: [...data.fresh],
+    turns: data.turns,
+    failures: data.failures,
+  }
+}
+
+/**
+ * Validates a snapshot and adapts it to the NPC file as it is now: secrets and items the file
+ * no longer has are dropped, and unlock conditions are evaluated again, so an edited file never
+ * crashes a save game. A snapshot of another NPC, or a tampered one, is refused.
+ */
+export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationData; ended: boolean } {
+  const parsed = snapshotSchema.safeParse(snapshot)
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!
+    throw new ParleyError('snapshot_invalid', `not a valid Parley conversation snapshot: ${first.path.join('.') || 'root'}: ${first.message}`)
+  }
+  const s = parsed.data
+  if (s.npc !== npc.id) throw new ParleyError('snapshot_wrong_npc', `this snapshot belongs to NPC "${s.npc}", not "${npc.id}"`)
+  for (let i = 0; i < s.history.length; i++) {
+    if (s.history[i]!.role !== (i % 2 === 0 ? 'user' : 'assistant')) {
+      throw new ParleyError('snapshot_invalid', `snapshot history must alternate player and NPC lines; entry ${i} does not`)
+    }
+  }
+  if (s.history.length % 2 !== 0) throw new ParleyError('snapshot_invalid', 'snapshot history ends on a player line with no reply')
+  const secretIds = new Set(npc.secrets.map((x) => x.id))
+  const data: ConversationData = {
+    history: s.history.map((h) => ({ ...h, tokens: messageTokens(h.content) })),
+    items: Object.fromEntries(Object.entries(s.items).filter(([id, n]) => npc.items[id] && n > 0)),
+    flags: s.flags,
+    unlocked: s.unlocked.filter((id) => secretIds.has(id)),
+    said: s.said,
+    fresh: s.fresh.filter((id) => secretIds.has(id)),
+    turns: s.turns,
+    failures: s.failures,
+  }
+  const again = newlyUnlocked(npc, data)
+  return { data: again.length ? { ...data, unlocked: [...data.unlocked, ...again] } : data, ended: s.state === 'ended' }
+}

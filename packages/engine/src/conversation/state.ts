@@ -1,0 +1,131 @@
+import type { Npc } from '../content/schema.ts'
+import { collectSaid, evaluate, saidKey, saidRegex } from '../conditions/evaluate.ts'
+import type { GameState } from '../conditions/types.ts'
+import { buildMessages, type HistoryEntry } from '../prompt/build.ts'
+import { messageTokens } from '../prompt/tokens.ts'
+import type { GlmMessage } from '../glm/types.ts'
+import type { Revealed, ScriptView } from '../providers/types.ts'
+
+/** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
+export interface ConversationData {
+  readonly history: readonly HistoryEntry[]
+  readonly items: Readonly<Record<string, number>>
+  readonly flags: readonly string[]
+  readonly unlocked: readonly string[]
+  /** `said` patterns that matched a committed player line. */
+  readonly said: readonly string[]
+  /** Secrets unlocked since the NPC last spoke (the scripted provider reveals them). */
+  readonly fresh: readonly string[]
+  readonly turns: number
+  /** Consecutive failed turns. */
+  readonly failures: number
+}
+
+export const emptyData: ConversationData = { history: [], items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
+
+function gameState(data: ConversationData, currentLine?: string): GameState {
+  return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, currentLine }
+}
+
+/** Secrets whose condition holds now but were locked before. Unlocks are sticky. */
+export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: string): string[] {
+  const state = gameState(data, currentLine)
+  return npc.secrets.filter((s) => !data.unlocked.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
+}
+
+function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {
+  if (ids.length === 0) return data
+  return { ...data, unlocked: [...data.unlocked, ...ids], fresh: [...data.fresh, ...ids] }
+}
+
+export interface Change {
+  data: ConversationData
+  unlocked: string[]
+}
+
+export function giveItem(npc: Npc, data: ConversationData, item: string, count: number): Change {
+  const next = { ...data, items: { ...data.items, [item]: (data.items[item] ?? 0) + count } }
+  const unlocked = newlyUnlocked(npc, next)
+  return { data: withUnlocks(next, unlocked), unlocked }
+}
+
+export function setFlag(npc: Npc, data: ConversationData, flag: string, on: boolean): Change {
+  const has = data.flags.includes(flag)
+  if (has === on) return { data, unlocked: [] }
+  const next = { ...data, flags: on ? [...data.flags, flag] : data.flags.filter((f) => f !== flag) }
+  const unlocked = newlyUnlocked(npc, next)
+  return { data: withUnlocks(next, unlocked), unlocked }
+}
+
+/** What one turn will send, and what it will change if, and only if, it succeeds. */
+export interface PreparedTurn {
+  line: string
+  messages: GlmMessage[]
+  /** Unlocked by this very line (`said` conditions): part of this call's system message. */
+  unlocked: string[]
+  saidMatched: string[]
+  script: ScriptView
+  revealed: Revealed[]
+}
+
+const saidCache: WeakMap<Npc, Array<{ matches: string; ignore_case?: boolean | undefined }>> = new WeakMap()
+
+function saidPatterns(npc: Npc) {
+  let list = saidCache.get(npc)
+  if (!list) {
+    list = npc.secrets.flatMap((s) => collectSaid(s.unlock))
+    for (const reply of npc.scripted?.replies ?? []) if (reply.when) collectSaid(reply.when, list)
+    saidCache.set(npc, list)
+  }
+  return list
+}
+
+export function prepareTurn(npc: Npc, data: ConversationData, line: string): PreparedTurn {
+  const saidMatched = saidPatterns(npc)
+    .filter((p) => !data.said.includes(saidKey(p)) && saidRegex(p).test(line))
+    .map(saidKey)
+  const unlocked = newlyUnlocked(npc, data, line)
+  const view = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)
+  const state = gameState(view, line)
+  const messages = buildMessages(npc, view, data.history, line)
+  const script: ScriptView = {
+    replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
+    default: npc.scripted?.default,
+  }
+  const revealed = npc.secrets
+    .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
+    .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
+  return { line, messages, unlocked, saidMatched, script, revealed }
+}
+
+/**
+ * Records a successful turn on the data as it is now (items or flags given while the call was in
+ * flight are kept), then checks unlocks that depend on the turn count.
+ */
+export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string): Change {
+  const history: HistoryEntry[] = [
+    ...data.history,
+    { role: 'user', content: turn.line, tokens: messageTokens(turn.line) },
+    { role: 'assistant', content: reply, tokens: messageTokens(reply) },
+  ]
+  const said = [...data.said, ...turn.saidMatched.filter((s) => !data.said.includes(s))]
+  const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))
+  let next: ConversationData = { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: [...data.unlocked, ...fromLine], fresh: [] }
+  const later = newlyUnlocked(npc, next)
+  next = withUnlocks(next, later)
+  return { data: next, unlocked: [...fromLine, ...later] }
+}
+
+export function failTurn(data: ConversationData): ConversationData {
+  return { ...data, failures: data.failures + 1 }
+}
+
+/** Exit phrases match whatever the width of the punctuation or the spacing: "任务结束！" is "任务结束! ". */
+export function normalizePhrase(text: string): string {
+  return text.normalize('NFKC').replace(/\s+/g, '').toLowerCase()
+}
+
+export function isExitPhrase(npc: Npc, line: string): boolean {
+  const n = normalizePhrase(line)
+  return n !== '' && npc.exit_phrases.some((p) => normalizePhrase(p) === n)
+}

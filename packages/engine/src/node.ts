@@ -1,0 +1,2 @@
+/** @module @parley/engine/node: the parts that read files. Node only. */
+export { loadNpcDir, loadNpcFile, listNpcFiles } from './content/load-dir.ts'

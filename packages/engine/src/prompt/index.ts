@@ -1,0 +1,5 @@
+export { buildMessages, windowStart } from './build.ts'
+export type { HistoryEntry } from './build.ts'
+export { buildSystemMessage } from './system.ts'
+export type { PromptState } from './system.ts'
+export { estimateTokens, messageTokens } from './tokens.ts'

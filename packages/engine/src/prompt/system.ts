@@ -1,0 +1,47 @@
+import type { Npc } from '../content/schema.ts'
+
+export interface PromptState {
+  readonly unlocked: ReadonlySet<string> | readonly string[]
+  readonly items: Readonly<Record<string, number>>
+  readonly flags: readonly string[]
+}
+
+const LABELS = {
+  zh: { known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
+  en: { known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
+}
+
+const hasCjk = (text: string) => /[\u3400-\u9fff]/.test(text)
+
+function includes(set: ReadonlySet<string> | readonly string[], value: string): boolean {
+  return 'has' in set ? set.has(value) : set.includes(value)
+}
+
+/**
+ * The one system message: persona, then unlocked facts, then hints of locked secrets, then the
+ * game state the NPC may know. A locked secret contributes only its hint: its `fact` and
+ * `on_unlock` text are not read here until the secret is unlocked, so they cannot reach a request.
+ */
+export function buildSystemMessage(npc: Npc, state: PromptState): string {
+  const l = hasCjk(npc.persona) ? LABELS.zh : LABELS.en
+  const parts = [npc.persona.trim()]
+  if (npc.greeting) parts.push(`${l.greeted} ${npc.greeting}`)
+  const known: string[] = []
+  const kept: string[] = []
+  for (const secret of npc.secrets) {
+    if (includes(state.unlocked, secret.id)) {
+      known.push(`- ${secret.fact}${secret.on_unlock ? `\n  ${secret.on_unlock}` : ''}`)
+    } else if (secret.locked_hint) {
+      kept.push(`- ${secret.locked_hint}`)
+    }
+  }
+  if (known.length) parts.push(`${l.known}\n${known.join('\n')}`)
+  if (kept.length) parts.push(`${l.kept}\n${kept.join('\n')}`)
+  const given = Object.entries(state.items)
+    .filter(([id, n]) => n > 0 && npc.items[id])
+    .map(([id, n]) => `${npc.items[id]!.name}×${n}`)
+  if (given.length) parts.push(`${l.items}${l === LABELS.zh ? '' : ' '}${given.join(l.sep)}`)
+  const notes = state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n)
+  if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
+  return parts.join('\n\n')
+}

@@ -1,0 +1,59 @@
+import { GlmClient, type GlmClientOptions } from '../glm/client.ts'
+import type { ChatRequest } from '../glm/types.ts'
+import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn } from './types.ts'
+
+export interface GlmProviderOptions extends GlmClientOptions {
+  /** Overrides the NPC file's model (GLM_MODEL). */
+  model?: string | undefined
+  /** Reuse a client (shares its JWT cache and connection settings). */
+  client?: GlmClient
+}
+
+/** Thinking models spend seconds reasoning before the first spoken token; NPCs default to off. */
+const THINKING_MODELS = /^glm-(4\.[5-9]|[5-9])/
+
+export function glmProvider(options: GlmProviderOptions = {}): Provider {
+  const client = options.client ?? new GlmClient(options)
+  return {
+    name: 'glm',
+    async reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply> {
+      const model = options.model ?? turn.model.name
+      const request: ChatRequest = {
+        model,
+        messages: turn.messages,
+        ...(turn.model.temperature !== undefined && { temperature: turn.model.temperature }),
+        ...(turn.model.top_p !== undefined && { top_p: turn.model.top_p }),
+        ...(turn.model.max_tokens !== undefined && { max_tokens: turn.model.max_tokens }),
+        ...(THINKING_MODELS.test(model) && { thinking: { type: turn.model.thinking ? 'enabled' : 'disabled' } }),
+      }
+      const call = { signal: turn.signal, onRetry: turn.onRetry }
+      let text: string
+      let finishReason: string
+      let reply: ProviderReply
+      if (onDelta) {
+        text = ''
+        finishReason = 'stop'
+        reply = { text: '' }
+        for await (const event of client.chatStream(request, call)) {
+          if (event.type === 'delta') {
+            text += event.content
+            onDelta(event.content)
+          } else if (event.type === 'finish') {
+            finishReason = event.finishReason
+            reply = { text, finishReason, usage: event.usage, requestId: event.requestId }
+          }
+        }
+        reply.text = text
+      } else {
+        const completion = await client.chat(request, call)
+        text = completion.content
+        finishReason = completion.finishReason
+        reply = { text, finishReason, usage: completion.usage, requestId: completion.requestId }
+      }
+      if (finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the reply for content safety', text)
+      if (finishReason === 'network_error') throw new ProviderFailure('network_error', 'GLM reported an inference failure', text)
+      if (text.trim() === '') throw new ProviderFailure('empty_reply', 'GLM sent an empty reply')
+      return reply
+    },
+  }
+}

@@ -1,0 +1,6 @@
+export { glmProvider } from './glm.ts'
+export type { GlmProviderOptions } from './glm.ts'
+export { scriptedProvider, chooseLine } from './scripted.ts'
+export type { ScriptedProviderOptions } from './scripted.ts'
+export { ProviderFailure } from './types.ts'
+export type { Provider, ProviderTurn, ProviderReply, ProviderFailureCode, ModelSettings, Revealed, ScriptView } from './types.ts'

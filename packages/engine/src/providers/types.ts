@@ -1,0 +1,64 @@
+import type { GlmMessage, Usage } from '../glm/types.ts'
+import type { RetryInfo } from '../glm/client.ts'
+
+export interface ModelSettings {
+  name: string
+  temperature?: number | undefined
+  top_p?: number | undefined
+  max_tokens?: number | undefined
+  thinking?: boolean | undefined
+}
+
+/** A secret that unlocked since the NPC last spoke: only ever an unlocked one. */
+export interface Revealed {
+  id: string
+  fact: string
+  reveal?: string | undefined
+}
+
+/** Scripted lines whose `when` holds now, already filtered by the engine. */
+export interface ScriptView {
+  replies: ReadonlyArray<{ keywords?: readonly string[] | undefined; say: string }>
+  default?: string | undefined
+}
+
+/**
+ * Everything a provider gets for one turn. Nothing here is derived from a locked secret: the
+ * engine builds it from unlocked state only, so no provider can repeat what it was never given.
+ */
+export interface ProviderTurn {
+  messages: GlmMessage[]
+  model: ModelSettings
+  playerLine: string
+  script: ScriptView
+  revealed: readonly Revealed[]
+  signal: AbortSignal
+  onRetry?: ((info: RetryInfo) => void) | undefined
+}
+
+export interface ProviderReply {
+  text: string
+  finishReason?: string | undefined
+  usage?: Usage | undefined
+  requestId?: string | undefined
+}
+
+export interface Provider {
+  readonly name: string
+  /** Answers one turn. With `onDelta` the reply is streamed through it as it arrives. */
+  reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply>
+}
+
+export type ProviderFailureCode = 'sensitive' | 'network_error' | 'empty_reply' | 'provider_error'
+
+/** The model answered, but not with something the NPC can say. */
+export class ProviderFailure extends Error {
+  override name = 'ProviderFailure'
+  readonly code: ProviderFailureCode
+  readonly partialText: string | undefined
+  constructor(code: ProviderFailureCode, message: string, partialText?: string) {
+    super(message)
+    this.code = code
+    this.partialText = partialText
+  }
+}

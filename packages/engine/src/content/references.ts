@@ -1,4 +1,5 @@
 import { didYouMean } from './suggest.ts'
+import { CONDITION_KEYS } from './schema.ts'
 import type { ContentIssueCode } from './issues.ts'
 
 export interface ReferenceProblem {
@@ -42,6 +43,13 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
 
   function checkCondition(cond: unknown, path: PropertyKey[]): void {
     if (!isRecord(cond)) return
+    const keys = Object.keys(cond)
+    const known = keys.filter((k) => CONDITION_KEYS.includes(k))
+    if (keys.length === 0) {
+      problems.push({ path, code: 'invalid_condition', message: 'a condition needs one of: given, flag, said, turns, all, any, not' })
+    } else if (known.length > 1) {
+      problems.push({ path, code: 'invalid_condition', message: `a condition has exactly one key, found ${known.join(', ')}`, hint: 'wrap several in "all: [...]" or "any: [...]"' })
+    }
     const given = cond.given
     if (typeof given === 'string') checkItem(given, [...path, 'given'])
     else if (isRecord(given) && typeof given.item === 'string') checkItem(given.item, [...path, 'given', 'item'])

@@ -1,0 +1,224 @@
+import { api, type ConversationView, type Message, type NpcInfo } from './api.ts'
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
+const log = $<HTMLOListElement>('log')
+const input = $<HTMLInputElement>('line')
+const send = $<HTMLButtonElement>('send')
+const typing = $<HTMLDivElement>('typing')
+const SAVE_KEY = 'parley.demo.save'
+/** What the player carries when the demo starts. */
+const STARTING_INVENTORY: Record<string, number> = { red_gem: 1, gold: 50 }
+
+let npc: NpcInfo
+let conversationId = ''
+let given: Record<string, number> = {}
+let busy = false
+let ended = false
+
+function line(kind: 'npc' | 'player' | 'system', text: string, who?: string): HTMLElement {
+  const li = document.createElement('li')
+  li.className = `msg ${kind}`
+  if (who) {
+    const w = document.createElement('span')
+    w.className = 'who'
+    w.textContent = who
+    li.append(w)
+  }
+  const body = document.createElement('span')
+  body.className = 'text'
+  body.textContent = text
+  li.append(body)
+  log.append(li)
+  log.scrollTop = log.scrollHeight
+  return li
+}
+
+function setBusy(on: boolean) {
+  busy = on
+  send.disabled = on || ended
+  input.disabled = ended
+  typing.hidden = !on
+}
+
+function renderInventory() {
+  const ul = $<HTMLUListElement>('inventory')
+  ul.replaceChildren()
+  let any = false
+  for (const item of npc.items) {
+    const have = (STARTING_INVENTORY[item.id] ?? 0) - (given[item.id] ?? 0)
+    if (have <= 0) continue
+    any = true
+    const li = document.createElement('li')
+    const label = document.createElement('span')
+    label.className = item.id === 'red_gem' ? 'gem' : 'gold'
+    label.textContent = `${item.id === 'red_gem' ? '◆' : '●'} ${item.name} ×${have}`
+    const button = document.createElement('button')
+    button.type = 'button'
+    button.textContent = `交给${npc.name.slice(0, 6)}`
+    button.setAttribute('aria-label', `give ${item.name} ×${have}`)
+    button.dataset.item = item.id
+    button.disabled = ended
+    button.addEventListener('click', () => void give(item.id, have))
+    li.append(label, button)
+    ul.append(li)
+  }
+  if (!any) {
+    const li = document.createElement('li')
+    li.className = 'empty'
+    li.textContent = '空空如也 · empty'
+    ul.append(li)
+  }
+}
+
+function renderBackstage(view: ConversationView, flash: string[] = []) {
+  $('state-pill').textContent = view.state
+  $('bs-state').textContent = view.state
+  $('bs-turns').textContent = String(view.turns)
+  $('bs-items').textContent = Object.entries(view.items).map(([k, n]) => `${k}×${n}`).join(', ') || '—'
+  const secrets = $<HTMLUListElement>('bs-secrets')
+  secrets.replaceChildren(
+    ...view.secrets.map((s) => {
+      const li = document.createElement('li')
+      li.className = `${s.unlocked ? 'open' : 'locked'}${flash.includes(s.id) ? ' flash' : ''}`
+      li.textContent = `${s.unlocked ? '[+]' : '[×]'} ${s.id} — ${s.unlocked ? 'unlocked' : 'locked'}: ${s.condition}`
+      return li
+    }),
+  )
+  const list = $<HTMLOListElement>('bs-messages')
+  if (!view.lastRequest) return
+  list.replaceChildren(...view.lastRequest.map(renderMessage))
+}
+
+function renderMessage(m: Message) {
+  const li = document.createElement('li')
+  li.className = m.role
+  const role = document.createElement('span')
+  role.className = 'role'
+  role.textContent = m.role
+  li.append(role, document.createTextNode(m.content))
+  return li
+}
+
+function celebrate(ids: string[]) {
+  if (ids.length === 0) return
+  const box = $<HTMLDivElement>('unlock')
+  box.replaceChildren()
+  const title = document.createElement('strong')
+  title.textContent = '// SECRET UNLOCKED'
+  box.append(title, document.createTextNode(ids.join(' · ')))
+  box.hidden = false
+  setTimeout(() => (box.hidden = true), 2600)
+}
+
+async function say(text: string) {
+  if (busy || ended) return
+  line('player', text || '……', '你')
+  setBusy(true)
+  let bubble: HTMLElement | undefined
+  try {
+    const turn = await api.say(conversationId, text, (delta) => {
+      if (!bubble) {
+        typing.hidden = true
+        bubble = line('npc', '', npc.name)
+        bubble.classList.add('streaming')
+      }
+      bubble.querySelector('.text')!.textContent += delta
+      log.scrollTop = log.scrollHeight
+    })
+    bubble ??= line('npc', '', npc.name)
+    bubble.classList.remove('streaming')
+    // A failed stream may have shown part of a reply: the NPC's authored line replaces it.
+    bubble.querySelector('.text')!.textContent = turn.text
+    if (turn.kind === 'fallback') bubble.classList.add('fallback')
+    renderBackstage(turn.conversation, turn.unlocked)
+    celebrate(turn.unlocked)
+    if (turn.state === 'ended') end()
+  } catch (error) {
+    line('system', `⚠ ${(error as Error).message}`)
+  } finally {
+    setBusy(false)
+    if (!ended) input.focus()
+  }
+}
+
+async function give(item: string, count: number) {
+  if (ended) return
+  try {
+    const { unlocked, conversation } = await api.give(conversationId, item, count)
+    given[item] = (given[item] ?? 0) + count
+    const name = npc.items.find((i) => i.id === item)?.name ?? item
+    line('system', `你把${name}×${count}交给了${npc.name}`)
+    renderInventory()
+    renderBackstage(conversation, unlocked)
+    celebrate(unlocked)
+  } catch (error) {
+    line('system', `⚠ ${(error as Error).message}`)
+  }
+  input.focus()
+}
+
+function end() {
+  ended = true
+  line('system', '— 对话结束 · conversation ended —')
+  setBusy(false)
+  renderInventory()
+}
+
+function showConversation(view: ConversationView, greeting: string | null) {
+  log.replaceChildren()
+  ended = view.state === 'ended'
+  given = { ...view.items }
+  if (greeting) line('npc', greeting, npc.name)
+  for (const m of view.history) line(m.role === 'user' ? 'player' : 'npc', m.content, m.role === 'user' ? '你' : npc.name)
+  renderInventory()
+  renderBackstage(view)
+  if (!view.lastRequest) $('bs-messages').replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'no call yet' }))
+  setBusy(false)
+  if (ended) line('system', '— 对话结束 · conversation ended —')
+}
+
+async function start(snapshot?: unknown) {
+  const view = await api.start(npc.id, snapshot)
+  conversationId = view.id
+  showConversation(view, view.greeting)
+  input.focus()
+}
+
+async function boot() {
+  const { npcs } = await api.npcs()
+  npc = npcs.find((n) => n.id === 'informant') ?? npcs[0]!
+  $('npc-name').textContent = npc.name
+  const badge = $('provider')
+  badge.textContent = npc.provider === 'scripted' ? 'scripted provider · offline, no GLM key' : `GLM · live model`
+  badge.classList.toggle('scripted', npc.provider === 'scripted')
+  $<HTMLButtonElement>('restore').disabled = !localStorage.getItem(SAVE_KEY)
+  await start()
+}
+
+$<HTMLFormElement>('say').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const text = input.value
+  input.value = ''
+  void say(text)
+})
+$('save').addEventListener('click', async () => {
+  const snapshot = await api.snapshot(conversationId)
+  localStorage.setItem(SAVE_KEY, JSON.stringify(snapshot))
+  $('save-note').textContent = `已存档 · saved at ${new Date().toLocaleTimeString()}`
+  $<HTMLButtonElement>('restore').disabled = false
+})
+$('restore').addEventListener('click', async () => {
+  const saved = localStorage.getItem(SAVE_KEY)
+  if (!saved) return
+  try {
+    await start(JSON.parse(saved))
+    $('save-note').textContent = '已读档 · restored'
+  } catch (error) {
+    $('save-note').textContent = `⚠ ${(error as Error).message}`
+  }
+})
+$('reset').addEventListener('click', () => void start().then(() => ($('save-note').textContent = '新的对话 · new conversation')))
+
+boot().catch((error: Error) => {
+  $('provider').textContent = `⚠ ${error.message}`
+})

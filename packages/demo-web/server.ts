@@ -1,0 +1,103 @@
+/**
+ * The demo's small Node server: the built page from dist/, and the engine's web-standard handler
+ * under /api. The GLM key is read here and never leaves the server.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { extname, join, normalize, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createDialogueHandler, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { loadNpcDir } from '@parley/engine/node'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const root = resolve(here, '../..')
+const dist = join(here, 'dist')
+const env = process.env
+
+export interface DemoServerOptions {
+  port?: number
+  npcDir?: string
+  env?: Record<string, string | undefined>
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2' }
+
+export async function startDemoServer(options: DemoServerOptions = {}) {
+  const e = options.env ?? env
+  const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
+  const provider: Provider = e.GLM_API_KEY
+    ? glmProvider({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL, model: e.GLM_MODEL })
+    : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
+  const handler = createDialogueHandler({
+    npcs,
+    provider,
+    idleMs: Number(e.PARLEY_IDLE_MS ?? 30 * 60_000),
+    ratePerMinute: Number(e.PARLEY_RATE_PER_MINUTE ?? 60),
+  })
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!
+    const work = path.startsWith('/api/') ? api(req, res) : file(path, res)
+    work.catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end('internal error')
+    })
+  })
+
+  async function api(req: IncomingMessage, res: ServerResponse) {
+    const controller = new AbortController()
+    res.on('close', () => controller.abort())
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
+      method: req.method,
+      headers: req.headers as Record<string, string>,
+      body: hasBody ? (req as unknown as ReadableStream) : undefined,
+      signal: controller.signal,
+      // @ts-expect-error Node's fetch needs this to stream a request body
+      duplex: 'half',
+    })
+    const response = await handler(request)
+    const headers: Record<string, string | string[]> = Object.fromEntries(response.headers)
+    const cookies = response.headers.getSetCookie()
+    if (cookies.length) headers['set-cookie'] = cookies
+    res.writeHead(response.status, headers)
+    if (!response.body) return void res.end()
+    const reader = response.body.getReader()
+    res.on('close', () => void reader.cancel().catch(() => {}))
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      res.write(value)
+    }
+    res.end()
+  }
+
+  async function file(path: string, res: ServerResponse) {
+    const target = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path)))
+    if (!target.startsWith(dist)) return void res.writeHead(403).end()
+    try {
+      const body = await readFile(target)
+      res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
+      res.end(body)
+    } catch {
+      try {
+        await readFile(join(dist, 'index.html'))
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+      } catch {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('the page is not built: run `pnpm --filter @parley/demo-web build` (pnpm start does it for you)')
+      }
+    }
+  }
+
+  const port = options.port ?? Number(e.PORT ?? 8787)
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  const address = server.address() as { port: number }
+  return { server, port: address.port, provider: provider.name, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { port, provider } = await startDemoServer()
+  process.stdout.write(
+    `Parley demo on http://127.0.0.1:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''})\n`,
+  )
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { parseNpc } from '../content/parse.ts'
+import { buildMessages, windowStart, type HistoryEntry } from './build.ts'
+import { buildSystemMessage } from './system.ts'
+import { estimateTokens, messageTokens } from './tokens.ts'
+
+const npc = parseNpc(
+  `id: t
+name: T
+persona: 你是一个线人。
+greeting: 想买点情报吗？
+lines: { nudge: 嗯？, fallback: 抱歉, farewell: 再见 }
+history: { max_tokens: 100 }
+examples: [ { player: 你是谁, npc: 一个线人 } ]
+items: { gem: { name: 红宝石 }, gold: { name: 金币 } }
+flags: { met: { note: 玩家见过BOSS。 } }
+secrets:
+  - { id: a, fact: 事实A, locked_hint: 你有一个秘密A, unlock: { given: gem }, on_unlock: 现在可以说A }
+  - { id: b, fact: 事实B, unlock: { flag: met } }
+`,
+  't.yaml',
+)
+
+const pair = (i: number, text = '这是一句二十个字左右的中文句子用来测试预算'): HistoryEntry[] => [
+  { role: 'user', content: `${i}${text}`, tokens: messageTokens(`${i}${text}`) },
+  { role: 'assistant', content: `回答${i}`, tokens: messageTokens(`回答${i}`) },
+]
+
+describe('estimateTokens', () => {
+  it('counts a CJK character as a token and about four ASCII characters as one', () => {
+    expect(estimateTokens('山庄')).toBe(2)
+    expect(estimateTokens('hello world!')).toBe(3)
+    expect(estimateTokens('BOSS在山庄')).toBe(4)
+    expect(estimateTokens('𠀀')).toBe(1)
+    expect(estimateTokens('')).toBe(0)
+  })
+})
+
+describe('buildSystemMessage', () => {
+  it('holds the persona and hints of locked secrets, never their facts', () => {
+    const s = buildSystemMessage(npc, { unlocked: [], items: {}, flags: [] })
+    expect(s).toContain('你是一个线人。')
+    expect(s).toContain('你有一个秘密A')
+    expect(s).not.toContain('事实A')
+    expect(s).not.toContain('现在可以说A')
+    expect(s).not.toContain('事实B')
+  })
+
+  it('once unlocked: the fact and its instruction replace the hint; gifts and flag notes are told', () => {
+    const s = buildSystemMessage(npc, { unlocked: ['a'], items: { gem: 1, gold: 5 }, flags: ['met'] })
+    expect(s).toContain('事实A\n  现在可以说A')
+    expect(s).not.toContain('你有一个秘密A')
+    expect(s).toContain('红宝石×1、金币×5')
+    expect(s).toContain('- 玩家见过BOSS。')
+  })
+})
+
+describe('history window', () => {
+  it('keeps the newest whole exchanges within the budget', () => {
+    const history = Array.from({ length: 20 }, (_, i) => pair(i)).flat()
+    const start = windowStart(history, 100)
+    expect(start % 2).toBe(0)
+    const kept = history.slice(start)
+    expect(kept.reduce((n, h) => n + h.tokens, 0)).toBeLessThanOrEqual(100)
+    expect(kept.at(-1)!.content).toBe('回答19')
+    const oneMore = history.slice(start - 2)
+    expect(oneMore.reduce((n, h) => n + h.tokens, 0)).toBeGreaterThan(100)
+  })
+
+  it('keeps nothing when a single exchange is over budget, never half an exchange', () => {
+    const history = pair(1, '长'.repeat(500))
+    expect(windowStart(history, 100)).toBe(2)
+  })
+})
+
+describe('buildMessages', () => {
+  it('system, examples, kept history, then the player: never only a system message', () => {
+    const m = buildMessages(npc, { unlocked: [], items: {}, flags: [] }, [], '你好')
+    expect(m.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user'])
+    expect(m.at(-1)).toEqual({ role: 'user', content: '你好' })
+  })
+
+  it('is pure: the same inputs give identical output', () => {
+    const history = Array.from({ length: 5 }, (_, i) => pair(i)).flat()
+    const state = { unlocked: ['a'], items: { gem: 1 }, flags: [] }
+    expect(JSON.stringify(buildMessages(npc, state, history, 'x'))).toBe(JSON.stringify(buildMessages(npc, state, history, 'x')))
+  })
+})

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { PassThrough } from 'node:stream'
+import { npcJsonSchema } from '@parley/engine'
+import { runCli } from '../packages/engine/src/cli/run.ts'
+import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
+import { ROOT } from './helpers/npcs.ts'
+
+/** Runs the real `pnpm parley …` command, as a designer would. */
+function parley(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('pnpm', ['-s', 'parley', ...args], { cwd: ROOT, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+async function inProcess(args: string[]) {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d) => (out += d))
+  stderr.on('data', (d) => (err += d))
+  const code = await runCli(args, { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: ROOT })
+  return { code, stdout: out, stderr: err }
+}
+
+describe('parley lint', () => {
+  it('`pnpm parley lint content/npcs` exits 0 on the shipped NPCs', async () => {
+    const r = await parley(['lint', 'content/npcs'])
+    expect(r.stderr).toBe('')
+    expect(r.stdout.trim()).toBe('2 NPC files OK')
+    expect(r.code).toBe(0)
+  })
+
+  it('prints one path:line:col line per mistake and exits 1', async () => {
+    const r = await parley(['lint', 'test/fixtures/broken/three-mistakes.yaml'])
+    expect(r.code).toBe(1)
+    const lines = r.stderr.trim().split('\n').filter((l) => l.includes('.yaml:'))
+    expect(lines).toEqual([
+      'test/fixtures/broken/three-mistakes.yaml:5:15: max_failures: expected a number, got text "lots"',
+      'test/fixtures/broken/three-mistakes.yaml:11:22: unknown item "keys" (did you mean "key"?)',
+      'test/fixtures/broken/three-mistakes.yaml:12:1: unknown key "secrts" (did you mean "secrets"?)',
+    ])
+    expect(r.stderr).toContain('3 problems in 1 file')
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('exits 2 on usage errors', async () => {
+    expect((await inProcess(['lint', 'no/such/dir'])).code).toBe(2)
+    expect((await inProcess(['frobnicate'])).code).toBe(2)
+    expect((await inProcess(['chat'])).code).toBe(2)
+  })
+
+  it('reports an id used by two files, naming both', async () => {
+    const r = await inProcess(['lint', 'content/npcs/informant.yaml', 'content/npcs/informant.yaml'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('NPC id "informant" is also used by content/npcs/informant.yaml')
+  })
+})
+
+describe('parley schema', () => {
+  it('prints the JSON Schema, and content/npc.schema.json is not stale (run `pnpm parley schema > content/npc.schema.json`)', async () => {
+    const r = await inProcess(['schema'])
+    expect(JSON.parse(r.stdout)).toEqual(npcJsonSchema())
+    expect(JSON.parse(readFileSync(`${ROOT}content/npc.schema.json`, 'utf8'))).toEqual(npcJsonSchema())
+  })
+
+  it('every NPC file names the schema for editors', () => {
+    for (const f of ['informant', 'harbor-master']) {
+      expect(readFileSync(`${ROOT}content/npcs/${f}.yaml`, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../npc.schema.json')
+    }
+  })
+})
+
+const SESSION = ['你好，我在找山贼透子', '/give gold 50', '天下没有免费的午餐，50金币如何？', '', '/give red_gem', '/state', '幕后BOSS在哪？', '任务结束！', '这句不会被回答'].join('\n') + '\n'
+
+describe('parley chat', () => {
+  let emu: GlmEmulator
+  beforeAll(async () => {
+    emu = await startGlmEmulator({ apiKey: 'cli-key' })
+  })
+  afterAll(() => emu.close())
+
+  it('plays the seed\'s session on the scripted provider from piped input', async () => {
+    const r = await parley(['chat', 'informant'], { input: SESSION })
+    expect(r.code).toBe(0)
+    const out = r.stdout
+    expect(out).toContain('scripted provider')
+    expect(out).toContain('透子的线人: 想买点情报吗，陌生人？')
+    expect(out).toContain('[gave 金币 ×50] [unlocked: bandit_hideout]')
+    expect(out).toMatch(/透子的线人: 50金币可不是一笔小数目。好吧，最近有人看到山贼透子在北边的废墟附近出没/)
+    expect(out).toContain('透子的线人: 你好，你想要什么情报吗')
+    expect(out).toContain('[gave 红色的宝石 ×1] [unlocked: boss_location]')
+    expect(out).toContain('幕后BOSS就在山庄里')
+    expect(out.trim().endsWith('透子的线人: Bye! welcome back anytime!')).toBe(true)
+    expect(out).not.toContain('这句不会被回答\n透子的线人')
+  })
+
+  it('plays the same session against GLM (the emulator) when GLM_API_KEY is set', async () => {
+    emu.reset()
+    emu.reply = (req) => `收到：${req.body.messages.at(-1).content}`
+    const r = await parley(['chat', 'content/npcs/informant.yaml'], { input: SESSION, env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url } })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('glm provider · glm-4-flash')
+    expect(r.stdout).toContain('透子的线人: 收到：你好，我在找山贼透子')
+    expect(emu.chatRequests).toHaveLength(3)
+    const [first, , third] = emu.chatRequests.map((q) => q.body.messages[0].content as string)
+    expect(first).not.toContain('幕后BOSS就在山庄里')
+    expect(third).toContain('幕后BOSS就在山庄里')
+    expect(r.stdout.trim().endsWith('Bye! welcome back anytime!')).toBe(true)
+  })
+
+  it('GLM_MODEL overrides the file\'s model; --provider scripted overrides the key', async () => {
+    emu.reset()
+    await parley(['chat', 'informant'], { input: 'hi\n', env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url, GLM_MODEL: 'glm-4-air' } })
+    expect(emu.chatRequests[0]!.body.model).toBe('glm-4-air')
+    const r = await parley(['chat', 'informant', '--provider', 'scripted'], { input: 'hi\n', env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url } })
+    expect(r.stdout).toContain('scripted provider')
+    expect(emu.chatRequests).toHaveLength(1)
+  })
+
+  it('shows the fallback line, not a stack trace, when GLM is down', async () => {
+    const r = await parley(['chat', 'informant'], { input: 'hi\n', env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: 'http://127.0.0.1:9/api' } })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('透子的线人: 抱歉，刚才我打盹了，我再试试')
+    expect(r.stderr).toContain('[model failed: network')
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+})

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { startDemoServer } from '../../packages/demo-web/server.ts'
+import { startGlmEmulator, type GlmEmulator } from '../glm-emulator/emulator.ts'
+import { ROOT } from '../helpers/npcs.ts'
+import { CHROMIUM, IN_CI, launchChromium } from './browser.ts'
+
+const KEY = 'glm-e2e.never-in-the-browser-7f3a'
+const SHOTS = join(ROOT, 'test-output/screenshots')
+const BOSS = '幕后BOSS就在山庄里'
+
+// In CI a missing browser is a failure, never a skip: the run must prove the page works.
+if (IN_CI && !CHROMIUM) {
+  describe('browser e2e', () => {
+    it('has a browser to run in', () => {
+      throw new Error('chromium is missing in CI: .ci/run must install it (apt-get install -y chromium fonts-noto-cjk)')
+    })
+  })
+}
+
+describe.skipIf(!CHROMIUM)('browser e2e: the informant demo', () => {
+  let browser: Browser
+  let emu: GlmEmulator
+  beforeAll(async () => {
+    // Built with the key in the environment, to prove it cannot reach the bundle.
+    execFileSync('pnpm', ['--filter', '@parley/demo-web', 'build'], { cwd: ROOT, env: { ...process.env, GLM_API_KEY: KEY, VITE_GLM_API_KEY: KEY }, stdio: 'pipe' })
+    browser = await launchChromium()
+    emu = await startGlmEmulator({ apiKey: KEY })
+    // A model that uses what it is told: it names the boss's location only once the engine has
+    // put the unlocked fact into its system message.
+    emu.reply = (req) => {
+      const system = req.body.messages[0].content as string
+      const asked = req.body.messages.at(-1).content as string
+      if (system.includes(BOSS) && /BOSS|山庄/.test(asked)) return `听好了：${BOSS}。`
+      if (system.includes('北边的废墟') && /透子|金币/.test(asked)) return '透子最近在北边的废墟附近出没。'
+      return '情报有价，陌生人。'
+    }
+    rmSync(SHOTS, { recursive: true, force: true })
+    process.stdout.write(`\n[e2e] screenshots: ${SHOTS}\n`)
+  }, 120_000)
+  afterAll(async () => {
+    await browser?.close()
+    await emu?.close()
+  })
+
+  it('the built bundle contains no API key', () => {
+    const dist = join(ROOT, 'packages/demo-web/dist')
+    const files = readdirSync(dist, { recursive: true, withFileTypes: true }).filter((f) => f.isFile())
+    expect(files.length).toBeGreaterThan(1)
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name), 'utf8')).not.toContain(KEY)
+  })
+
+  for (const mode of ['scripted', 'glm'] as const) {
+    it(`talk, bribe, give the gem, see the unlock, save, reload, restore (${mode} provider)`, async () => {
+      const server = await startDemoServer({ port: 0, env: mode === 'glm' ? { GLM_API_KEY: KEY, GLM_BASE_URL: emu.url, PARLEY_TYPING_MS: '5' } : { PARLEY_TYPING_MS: '5' } })
+      const dir = join(SHOTS, mode)
+      mkdirSync(dir, { recursive: true })
+      const context = await browser.newContext({ viewport: { width: 1280, height: 860 } })
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('console', (m) => m.type() === 'error' && problems.push(m.text()))
+      page.on('pageerror', (e) => problems.push(String(e)))
+      const bodies: string[] = []
+      page.on('response', (r) => void r.text().then((t) => bodies.push(t), () => {}))
+      let n = 0
+      const shot = (name: string, p: Page = page) => p.screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-${name}.png`) })
+      const npcLines = () => page.locator('.msg.npc .text').allTextContents()
+      const say = async (text: string) => {
+        const before = (await npcLines()).length
+        await page.locator('#line').focus()
+        await page.keyboard.type(text)
+        await page.keyboard.press('Enter')
+        await page.waitForFunction((count) => document.querySelectorAll('.msg.npc').length > count && !document.querySelector('.msg.streaming') && !(document.getElementById('send') as HTMLButtonElement).disabled, before)
+        return (await npcLines()).at(-1)!
+      }
+      const giveByKeyboard = async (item: string) => {
+        const before = await page.locator('.msg.system').count()
+        await page.locator(`button[data-item=${item}]`).focus()
+        await page.keyboard.press('Enter')
+        await page.waitForFunction((count) => document.querySelectorAll('.msg.system').length > count, before)
+      }
+      try {
+        await page.goto(`http://127.0.0.1:${server.port}/`)
+        await page.getByText('想买点情报吗，陌生人？').waitFor()
+        await expect(page.locator('#provider').textContent()).resolves.toContain(mode === 'scripted' ? 'scripted provider' : 'GLM')
+        await shot('greeting')
+
+        const first = await say('你好，我在找山贼透子')
+        expect(first).not.toContain(BOSS)
+        await shot('talk')
+
+        await giveByKeyboard('gold')
+        expect(await page.locator('button[data-item=gold]').count()).toBe(0)
+        const tip = await say('天下没有免费的午餐，50金币如何？')
+        expect(tip).toContain('北边的废墟')
+        expect(tip).not.toContain(BOSS)
+        await shot('gold-bribe')
+
+        await giveByKeyboard('red_gem')
+        expect(await page.locator('button[data-item=red_gem]').count()).toBe(0)
+        await page.locator('#unlock').getByText('boss_location').waitFor()
+        await shot('unlock-moment')
+        const reveal = await say('幕后BOSS在哪？')
+        expect(reveal).toContain(BOSS)
+        await expect(page.locator('#bs-secrets').textContent()).resolves.toContain('boss_location — unlocked')
+        await expect(page.locator('#bs-messages').textContent()).resolves.toContain(BOSS)
+        await shot('boss-location')
+
+        await page.locator('#save').focus()
+        await page.keyboard.press('Enter')
+        await page.getByText('已存档').waitFor()
+        const before = await page.locator('#log').textContent()
+        await page.reload()
+        await page.getByText('想买点情报吗，陌生人？').waitFor()
+        expect(await page.locator('.msg.player').count()).toBe(0)
+        await page.locator('#restore').focus()
+        await page.keyboard.press('Enter')
+        await page.getByText('已读档').waitFor()
+        expect(await page.locator('#log').textContent()).toBe(before!.replace(/你把.*?交给了透子的线人/g, ''))
+        expect(await page.locator('button[data-item]').count()).toBe(0)
+        await shot('restored')
+        expect(await say('BOSS还在山庄吗？')).toContain(mode === 'scripted' ? '山庄' : BOSS)
+
+        await page.setViewportSize({ width: 390, height: 844 })
+        await shot('phone')
+        expect(problems).toEqual([])
+        for (const body of bodies) expect(body).not.toContain(KEY)
+      } finally {
+        await context.close()
+        await server.close()
+      }
+    }, 60_000)
+  }
+})

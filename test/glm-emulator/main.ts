@@ -1,6 +1,18 @@
-/** `pnpm emulator`: a GLM emulator for trying the CLI or demo by hand (GLM_BASE_URL=... GLM_API_KEY=test-key). */
+/**
+ * `pnpm emulator`: a GLM emulator for trying the CLI or the demo by hand, and the separate
+ * process the benchmarks measure against (so the server's work does not share the client's thread).
+ *   PORT (default 4010; 0 picks one), GLM_API_KEY (default test-key),
+ *   EMULATOR_REPLY (a fixed reply instead of echo), EMULATOR_CHUNK_SIZE (characters per SSE chunk)
+ */
 import { startGlmEmulator } from './emulator.ts'
 
 const port = Number(process.env.PORT ?? 4010)
-const emulator = await startGlmEmulator({ port, apiKey: process.env.GLM_API_KEY ?? 'test-key' })
-process.stdout.write(`GLM emulator on ${emulator.url} (key "${emulator.apiKey}"). Try:\n  GLM_BASE_URL=${emulator.url} GLM_API_KEY=${emulator.apiKey} pnpm parley chat informant\n`)
+const fixed = process.env.EMULATOR_REPLY
+const emulator = await startGlmEmulator({
+  port,
+  apiKey: process.env.GLM_API_KEY ?? 'test-key',
+  ...(fixed && { reply: () => fixed }),
+  ...(process.env.EMULATOR_CHUNK_SIZE && { chunkSize: Number(process.env.EMULATOR_CHUNK_SIZE) }),
+})
+process.stdout.write(`GLM emulator on ${emulator.url} (key "${emulator.apiKey}")\n`)
+if (!process.env.EMULATOR_QUIET) process.stdout.write(`Try: GLM_BASE_URL=${emulator.url} GLM_API_KEY=${emulator.apiKey} pnpm parley chat informant\n`)

@@ -54,10 +54,18 @@ export class GlmClient {
     this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
     const retry = options.retry ?? {}
     const base = retry.baseDelayMs ?? 500
+    const send = options.fetch ?? globalThis.fetch
     this.#http = ky.create({
       prefixUrl: this.baseUrl,
       timeout: options.timeoutMs ?? 60_000,
-      ...(options.fetch && { fetch: options.fetch }),
+      // ky wraps every attempt in a Request and tees its body for retries, so fetch would send the
+      // body as a stream of unknown length (chunked, written piecewise: a tenth of a turn's CPU in
+      // the profile). We already hold the body as a string: send that, sized, on every attempt.
+      fetch: (input, init) => {
+        const { parleyBody, ...rest } = (init ?? {}) as RequestInit & { parleyBody?: string }
+        if (parleyBody === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
+        return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyBody, signal: input.signal })
+      },
       retry: {
         limit: retry.limit ?? 3,
         methods: ['post'],
@@ -113,7 +121,8 @@ export class GlmClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = await this.#authorization()
     if (auth && !('authorization' in headers)) headers.authorization = auth
-    const options: KyOptions = { body: JSON.stringify(body), headers }
+    const text = JSON.stringify(body)
+    const options: KyOptions & { parleyBody: string } = { body: text, parleyBody: text, headers }
     if (call.signal) options.signal = call.signal
     options.hooks = {
       beforeRetry: [

@@ -1,0 +1,53 @@
+import { createConversation, createDialogueHandler, scriptedProvider } from '@parley/engine'
+import { startDemoServer } from '../../packages/demo-web/server.ts'
+import { compare, median, table, fmt } from '../lib.ts'
+import { informant, type SectionOptions, type SectionResult } from './common.ts'
+
+async function drain(res: Response) {
+  const reader = res.body!.getReader()
+  while (!(await reader.read()).done) {
+    // read to the end: the turn is done when the stream closes
+  }
+}
+
+/** Issue 7.7: a streamed turn through the HTTP handler (in-process and over real HTTP) against the engine called directly. */
+export async function serverSection({ quick }: SectionOptions): Promise<SectionResult> {
+  const npc = informant()
+  const provider = scriptedProvider()
+  const convo = createConversation(npc, { provider })
+  const handler = createDialogueHandler({ npcs: [npc], provider, ratePerMinute: 1e9 })
+  const headers = { 'content-type': 'application/json', 'x-parley-client': 'bench-client-0000000000001' }
+  const start = await handler(new Request('http://bench/api/conversations', { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) }))
+  const { id } = (await start.json()) as { id: string }
+  const server = await startDemoServer({ port: 0, env: { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '1000000000' } })
+  const base = `http://127.0.0.1:${server.port}/api`
+  const remote = (await (await fetch(`${base}/conversations`, { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) })).json()) as { id: string }
+  const sse = { ...headers, accept: 'text/event-stream' }
+  const body = JSON.stringify({ text: '你好，我在找山贼透子' })
+  try {
+    const figures = await compare(
+      'demo server',
+      {
+        'engine convo.stream': async () => {
+          const s = convo.stream('你好，我在找山贼透子')
+          for await (const _ of s) {
+            // consume
+          }
+        },
+        'handler in-process, SSE': () => handler(new Request(`http://bench/api/conversations/${id}/messages`, { method: 'POST', headers: sse, body })).then(drain),
+        'demo server over HTTP, SSE': () => fetch(`${base}/conversations/${remote.id}/messages`, { method: 'POST', headers: sse, body }).then(drain),
+      },
+      { rounds: quick ? 2 : 5, time: quick ? 200 : 500 },
+    )
+    const direct = median(figures[0]!.rounds)
+    const viaHandler = median(figures[1]!.rounds)
+    const viaHttp = median(figures[2]!.rounds)
+    return {
+      markdown: `## Demo server (issue 7.7)\n\nOne streamed turn on the scripted provider (no model latency), so what is measured is the engine and the HTTP layer:\n\n${table(figures, 'engine convo.stream')}\n\nTurns per second: engine ${(1000 / direct).toFixed(0)}, handler ${(1000 / viaHandler).toFixed(0)}, over HTTP ${(1000 / viaHttp).toFixed(0)}.`,
+      reading: `Demo server: the handler adds ${fmt(viaHandler - direct)} per streamed turn in-process and ${fmt(viaHttp - direct)} over real HTTP on loopback, next to model calls that take hundreds of milliseconds.`,
+    }
+  } finally {
+    convo.stop()
+    await server.close()
+  }
+}

@@ -47,14 +47,14 @@ export const percentile = (xs: number[], p: number) => {
  * Runs each task for `time` ms per round, the tasks interleaved round after round so that a noisy
  * neighbour hits all of them alike. Returns each task's mean per round.
  */
-export async function compare(label: string, tasks: Record<string, () => Promise<unknown> | unknown>, options: { rounds?: number; time?: number; warmup?: number } = {}): Promise<Figure[]> {
+export async function compare(label: string, tasks: Record<string, () => Promise<unknown> | unknown>, options: { rounds?: number; time?: number; warmup?: number; iterations?: number } = {}): Promise<Figure[]> {
   const rounds = options.rounds ?? 5
   const figures: Figure[] = Object.keys(tasks).map((name) => ({ name, rounds: [] }))
   for (const [name, fn] of Object.entries(tasks)) for (let i = 0; i < (options.warmup ?? 20); i++) await fn()
   for (let r = 0; r < rounds; r++) {
     progress(`${label}: round ${r + 1}/${rounds}`)
     for (const f of figures) {
-      const bench = new Bench({ time: options.time ?? 400, warmup: false })
+      const bench = new Bench({ time: options.time ?? 400, iterations: options.iterations ?? 10, warmup: false })
       bench.add(f.name, tasks[f.name]!)
       await bench.run()
       const result = bench.tasks[0]!.result as { state: string; error?: Error; latency?: { mean: number } }

@@ -17,11 +17,13 @@ const events: ConversationEvent[] = [
   { type: 'player.say', id: 3, text: '任务结束！', stream: false },
   { type: 'game.give', item: 'red_gem', count: 1 },
   { type: 'game.end' },
-  { type: 'turn.delta', text: '想' },
-  { type: 'turn.retry', info: { attempt: 1, error: new GlmError({ kind: 'http', status: 503, message: 'busy', retryable: true }) } },
-  { type: 'turn.done', reply: { text: '好' } },
-  { type: 'turn.failed', error: new GlmError({ kind: 'network', message: 'reset', retryable: true }) },
+  { type: 'turn.delta', id: 1, text: '想' },
+  { type: 'turn.retry', id: 1, info: { attempt: 1, error: new GlmError({ kind: 'http', status: 503, message: 'busy', retryable: true }) } },
+  { type: 'turn.done', id: 1, reply: { text: '好' } },
+  { type: 'turn.failed', id: 1, error: new GlmError({ kind: 'network', message: 'reset', retryable: true }) },
   { type: 'turn.cancel', id: 1 },
+  // A late answer to a turn that is no longer current: must change nothing.
+  { type: 'turn.done', id: 99, reply: { text: 'stale' } },
 ]
 
 // State identity for the traversal: where the machine is, not the growing history.
@@ -41,10 +43,11 @@ describe('conversation machine: every reachable state, by @xstate/graph paths', 
     expect(actor.getSnapshot().value).toEqual(path.state.value)
     const ctx = actor.getSnapshot().context
     // Invariants on every path: history alternates, nothing half-written, ended means no queue.
-    ctx.data.history.forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'assistant'))
+    ctx.data.history.toArray().forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'assistant'))
     if (actor.getSnapshot().value === 'ended') expect(ctx.queue).toEqual([])
     if (typeof actor.getSnapshot().value === 'object') expect(ctx.current).toBeDefined()
     else expect(ctx.current).toBeUndefined()
+    expect(ctx.data.history.toArray().map((h) => h.content)).not.toContain('stale')
     actor.stop()
   })
 

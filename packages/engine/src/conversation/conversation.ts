@@ -172,7 +172,7 @@ export class Conversation {
   }
 
   history(): Array<{ role: 'user' | 'assistant'; content: string }> {
-    return this.actor.getSnapshot().context.data.history.map((h) => ({ role: h.role, content: h.content }))
+    return this.actor.getSnapshot().context.data.history.toArray().map((h) => ({ role: h.role, content: h.content }))
   }
 
   items(): Record<string, number> {
@@ -205,8 +205,12 @@ export class Conversation {
     return toSnapshot(this.npc, data, ended)
   }
 
+  /** Stops the actor. Turns still pending are rejected (`aborted`), never left hanging. */
   stop(): void {
     this.actor.stop()
+    const pending = [...this.#pending.values()]
+    this.#pending.clear()
+    for (const p of pending) p.reject(new ParleyError('aborted', 'the conversation was stopped before this turn finished'))
   }
 }
 

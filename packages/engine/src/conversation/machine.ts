@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, fromCallback, setup, type EventObject } from 'xstate'
+import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate'
 import type { Npc } from '../content/schema.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { RetryInfo } from '../glm/client.ts'
@@ -36,10 +36,10 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
-  | { type: 'turn.delta'; text: string }
-  | { type: 'turn.retry'; info: RetryInfo }
-  | { type: 'turn.done'; reply: ProviderReply }
-  | { type: 'turn.failed'; error: unknown }
+  | { type: 'turn.delta'; id: number; text: string }
+  | { type: 'turn.retry'; id: number; info: RetryInfo }
+  | { type: 'turn.done'; id: number; reply: ProviderReply }
+  | { type: 'turn.failed'; id: number; error: unknown }
 
 export type ConversationEmitted =
   | { type: 'turn.delta'; id: number; text: string }
@@ -49,40 +49,50 @@ export type ConversationEmitted =
   | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
   | { type: 'request.sent'; id: number; messages: GlmMessage[] }
 
-interface TurnActorInput {
-  provider: Provider
-  turn: PreparedTurn
-  npc: Npc
-  stream: boolean
-}
+type CallerEvent = { type: 'call'; id: number; turn: PreparedTurn; stream: boolean } | { type: 'cancel'; id: number }
 
-/** One call to the provider. Stopping the actor (cancel, end, a new state) aborts the call. */
-const turnActor = fromCallback<EventObject, TurnActorInput>(({ sendBack, input }) => {
-  const controller = new AbortController()
-  let settled = false
-  const { turn, npc } = input
-  input.provider
-    .reply(
-      {
-        messages: turn.messages,
-        model: npc.model,
-        playerLine: turn.line,
-        script: turn.script,
-        revealed: turn.revealed,
-        signal: controller.signal,
-        onRetry: (info) => sendBack({ type: 'turn.retry', info }),
-      },
-      input.stream ? (text) => sendBack({ type: 'turn.delta', text }) : undefined,
-    )
-    .then(
-      (reply) => ((settled = true), sendBack({ type: 'turn.done', reply })),
-      (error: unknown) => ((settled = true), sendBack({ type: 'turn.failed', error })),
-    )
-  // Aborting a call that already finished still makes ky and undici build a DOMException with a
-  // stack trace: a measurable share of every turn. Only a call still running is aborted.
-  return () => {
-    if (!settled) controller.abort()
-  }
+/**
+ * Makes the provider calls for one conversation, one at a time. It lives as long as the
+ * conversation (an actor per turn cost more than the rest of the engine's turn), takes `call` and
+ * `cancel`, and answers with events carrying the turn's id, so a late answer to a cancelled turn
+ * is recognised and dropped.
+ */
+const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(({ sendBack, receive, input }) => {
+  let running: { id: number; controller: AbortController } | undefined
+  receive((event) => {
+    if (event.type === 'cancel') {
+      if (running?.id === event.id) running.controller.abort()
+      running = undefined
+      return
+    }
+    const controller = new AbortController()
+    const { id, turn } = event
+    running = { id, controller }
+    const settle = (e: ConversationEvent) => {
+      // Aborting a call that already finished still makes ky and undici build a DOMException with
+      // a stack trace, so a settled call is simply forgotten.
+      if (running?.id === id) running = undefined
+      sendBack(e)
+    }
+    input.provider
+      .reply(
+        {
+          messages: turn.messages,
+          model: input.npc.model,
+          playerLine: turn.line,
+          script: turn.script,
+          revealed: turn.revealed,
+          signal: controller.signal,
+          onRetry: (info) => sendBack({ type: 'turn.retry', id, info }),
+        },
+        event.stream ? (text) => sendBack({ type: 'turn.delta', id, text }) : undefined,
+      )
+      .then(
+        (reply) => settle({ type: 'turn.done', id, reply }),
+        (error: unknown) => settle({ type: 'turn.failed', id, error }),
+      )
+  })
+  return () => running?.controller.abort()
 })
 
 const idleState = (ctx: ConversationContext, queued: number): ConversationStateName => (ctx.ended ? 'ended' : queued > 0 ? 'thinking' : 'awaiting')
@@ -99,13 +109,13 @@ export const conversationMachine = setup({
     input: {} as ConversationInput,
     emitted: {} as ConversationEmitted,
   },
-  actors: { turn: turnActor },
+  actors: { caller: callerActor },
   guards: {
     isEnded: ({ context }) => context.ended,
     queueEmpty: ({ context }) => context.queue.length === 0,
     headIsEmpty: ({ context }) => context.queue[0]!.text.trim() === '',
     headIsExit: ({ context }) => isExitPhrase(context.npc, context.queue[0]!.text),
-    isCurrent: ({ context, event }) => event.type === 'turn.cancel' && context.current?.id === event.id,
+    isCurrent: ({ context, event }) => 'id' in event && context.current?.id === event.id,
   },
   actions: {
     enqueue: assign({
@@ -126,6 +136,7 @@ export const conversationMachine = setup({
       const turn = prepareTurn(context.npc, context.data, head!.text)
       enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.messages })
       enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages })
+      enqueue.sendTo('caller', { type: 'call', id: head!.id, turn, stream: head!.stream })
     }),
     emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
     emitRetry: emit(({ context, event }) => ({
@@ -173,6 +184,7 @@ export const conversationMachine = setup({
     cancel: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.cancel') return
       if (context.current?.id === event.id) {
+        enqueue.sendTo('caller', { type: 'cancel', id: event.id })
         enqueue.assign({ current: undefined })
       } else {
         enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
@@ -192,7 +204,10 @@ export const conversationMachine = setup({
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
     }),
     end: enqueueActions(({ context, enqueue }) => {
-      if (context.current) enqueue.emit({ type: 'turn.rejected', id: context.current.id, reason: 'ended' })
+      if (context.current) {
+        enqueue.sendTo('caller', { type: 'cancel', id: context.current.id })
+        enqueue.emit({ type: 'turn.rejected', id: context.current.id, reason: 'ended' })
+      }
       enqueue.assign({ ended: true, current: undefined })
     }),
     rejectQueue: enqueueActions(({ context, enqueue }) => {
@@ -204,6 +219,7 @@ export const conversationMachine = setup({
 }).createMachine({
   id: 'conversation',
   context: ({ input }) => ({ ...input, queue: [], current: undefined, lastRequest: undefined }),
+  invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc }) },
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
@@ -225,14 +241,10 @@ export const conversationMachine = setup({
     },
     busy: {
       initial: 'thinking',
-      invoke: {
-        src: 'turn',
-        input: ({ context }) => ({ provider: context.provider, turn: context.current!.turn, npc: context.npc, stream: context.current!.stream }),
-      },
       on: {
         'player.say': { actions: 'enqueue' },
-        'turn.done': { actions: 'commit', target: 'dispatch' },
-        'turn.failed': { actions: 'fail', target: 'dispatch' },
+        'turn.done': { guard: 'isCurrent', actions: 'commit', target: 'dispatch' },
+        'turn.failed': { guard: 'isCurrent', actions: 'fail', target: 'dispatch' },
         'turn.cancel': [
           { guard: 'isCurrent', actions: 'cancel', target: 'dispatch' },
           { actions: 'cancel' },
@@ -241,18 +253,18 @@ export const conversationMachine = setup({
       states: {
         thinking: {
           on: {
-            'turn.delta': { actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { actions: 'emitRetry', target: 'retrying' },
+            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
+            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
           },
         },
         retrying: {
           on: {
-            'turn.delta': { actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { actions: 'emitRetry' },
+            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
+            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry' },
           },
         },
         streaming: {
-          on: { 'turn.delta': { actions: 'emitDelta' } },
+          on: { 'turn.delta': { guard: 'isCurrent', actions: 'emitDelta' } },
         },
       },
     },

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
 import { ParleyError } from '../errors.ts'
 import { messageTokens } from '../prompt/tokens.ts'
+import { History } from '../prompt/history.ts'
 import { newlyUnlocked, type ConversationData } from './state.ts'
 
 export const SNAPSHOT_FORMAT = 'parley.conversation'
@@ -31,7 +32,7 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     version: SNAPSHOT_VERSION,
     npc: npc.id,
     state: ended ? 'ended' : 'awaiting',
-    history: data.history.map((h) => ({ role: h.role, content: h.content })),
+    history: data.history.toArray().map((h) => ({ role: h.role, content: h.content })),
     items: { ...data.items },
     flags: [...data.flags],
     unlocked: [...data.unlocked],
@@ -63,7 +64,7 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
   if (s.history.length % 2 !== 0) throw new ParleyError('snapshot_invalid', 'snapshot history ends on a player line with no reply')
   const secretIds = new Set(npc.secrets.map((x) => x.id))
   const data: ConversationData = {
-    history: s.history.map((h) => ({ ...h, tokens: messageTokens(h.content) })),
+    history: History.from(s.history.map((h) => ({ ...h, tokens: messageTokens(h.content) }))),
     items: Object.fromEntries(Object.entries(s.items).filter(([id, n]) => npc.items[id] && n > 0)),
     flags: s.flags,
     unlocked: s.unlocked.filter((id) => secretIds.has(id)),

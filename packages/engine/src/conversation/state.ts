@@ -1,14 +1,15 @@
 import type { Npc } from '../content/schema.ts'
 import { collectSaid, evaluate, saidKey, saidRegex } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
-import { buildMessages, type HistoryEntry } from '../prompt/build.ts'
+import { buildMessages } from '../prompt/build.ts'
+import { History } from '../prompt/history.ts'
 import { messageTokens } from '../prompt/tokens.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 
 /** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
 export interface ConversationData {
-  readonly history: readonly HistoryEntry[]
+  readonly history: History
   readonly items: Readonly<Record<string, number>>
   readonly flags: readonly string[]
   readonly unlocked: readonly string[]
@@ -21,7 +22,7 @@ export interface ConversationData {
   readonly failures: number
 }
 
-export const emptyData: ConversationData = { history: [], items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
+export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
 
 function gameState(data: ConversationData, currentLine?: string): GameState {
   return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, currentLine }
@@ -103,14 +104,14 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string): Pre
  * flight are kept), then checks unlocks that depend on the turn count.
  */
 export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string): Change {
-  const history: HistoryEntry[] = [
-    ...data.history,
+  const history = data.history.append(
     { role: 'user', content: turn.line, tokens: messageTokens(turn.line) },
     { role: 'assistant', content: reply, tokens: messageTokens(reply) },
-  ]
-  const said = [...data.said, ...turn.saidMatched.filter((s) => !data.said.includes(s))]
+  )
+  const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
+  const said = newSaid.length ? [...data.said, ...newSaid] : data.said
   const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))
-  let next: ConversationData = { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: [...data.unlocked, ...fromLine], fresh: [] }
+  let next: ConversationData = { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh }
   const later = newlyUnlocked(npc, next)
   next = withUnlocks(next, later)
   return { data: next, unlocked: [...fromLine, ...later] }
@@ -125,7 +126,13 @@ export function normalizePhrase(text: string): string {
   return text.normalize('NFKC').replace(/\s+/g, '').toLowerCase()
 }
 
+const exitCache = new WeakMap<Npc, ReadonlySet<string>>()
+
 export function isExitPhrase(npc: Npc, line: string): boolean {
+  let phrases = exitCache.get(npc)
+  if (!phrases) exitCache.set(npc, (phrases = new Set(npc.exit_phrases.map(normalizePhrase))))
+  // Long lines are never exit phrases; skip normalising them.
+  if (line.length > 200) return false
   const n = normalizePhrase(line)
-  return n !== '' && npc.exit_phrases.some((p) => normalizePhrase(p) === n)
+  return n !== '' && phrases.has(n)
 }

@@ -60,7 +60,7 @@ export class GlmClient {
       timeout: options.timeoutMs ?? 60_000,
       // ky wraps every attempt in a Request and tees its body for retries, so fetch would send the
       // body as a stream of unknown length (chunked, written piecewise: a tenth of a turn's CPU in
-      // the profile). We already hold the body as a string: send that, sized, on every attempt.
+      // the profile). We hold the body as a string and send that, sized, on every attempt.
       fetch: (input, init) => {
         const { parleyBody, ...rest } = (init ?? {}) as RequestInit & { parleyBody?: string }
         if (parleyBody === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
@@ -122,7 +122,9 @@ export class GlmClient {
     const auth = await this.#authorization()
     if (auth && !('authorization' in headers)) headers.authorization = auth
     const text = JSON.stringify(body)
-    const options: KyOptions & { parleyBody: string } = { body: text, parleyBody: text, headers }
+    // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
+    // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
+    const options: KyOptions & { parleyBody: string } = { parleyBody: text, headers }
     if (call.signal) options.signal = call.signal
     options.hooks = {
       beforeRetry: [

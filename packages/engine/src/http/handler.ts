@@ -91,7 +91,8 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
     return e
   }
 
-  function inspect(id: string, e: Entry) {
+  /** What a designer's panel shows after each turn: small, whatever the conversation's length. */
+  function status(id: string, e: Entry) {
     const c = e.convo
     return {
       id,
@@ -102,9 +103,13 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       items: c.items(),
       flags: c.flags(),
       secrets: c.secrets(),
-      history: c.history(),
       lastRequest: c.lastRequest() ?? null,
     }
+  }
+
+  /** The whole conversation, history included: for loading a page or a save, not for every turn. */
+  function inspect(id: string, e: Entry) {
+    return { ...status(id, e), history: e.convo.history() }
   }
 
   async function route(request: Request, client: string): Promise<Response> {
@@ -158,17 +163,17 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       if (action === 'items') {
         const body = await readJson(request, itemBody, maxBody)
         const { unlocked } = e.convo.give(body.item, body.count ?? 1)
-        return json({ unlocked, conversation: inspect(id, e) })
+        return json({ unlocked, conversation: status(id, e) })
       }
       if (action === 'flags') {
         const body = await readJson(request, flagBody, maxBody)
         const { unlocked } = e.convo.setFlag(body.flag, body.on ?? true)
-        return json({ unlocked, conversation: inspect(id, e) })
+        return json({ unlocked, conversation: status(id, e) })
       }
       const body = await readJson(request, messageBody, maxBody)
       if ((request.headers.get('accept') ?? '').includes('text/event-stream')) return streamTurn(id, e, body.text)
       const result = await e.convo.say(body.text)
-      return json({ ...publicResult(result), conversation: inspect(id, e) })
+      return json({ ...publicResult(result), conversation: status(id, e) })
     }
     throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`)
   }
@@ -182,7 +187,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
         try {
           const turn = e.convo.stream(text, { signal: controller.signal })
           for await (const delta of turn) send('delta', { text: delta })
-          send('done', { ...publicResult(await turn.result), conversation: inspect(id, e) })
+          send('done', { ...publicResult(await turn.result), conversation: status(id, e) })
         } catch (error) {
           if (!controller.signal.aborted) send('error', problemBody(toProblem(error)))
         } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseNpc } from '../content/parse.ts'
-import { buildMessages, windowStart, type HistoryEntry } from './build.ts'
+import { buildMessages } from './build.ts'
+import { History, type HistoryEntry } from './history.ts'
 import { buildSystemMessage } from './system.ts'
 import { estimateTokens, messageTokens } from './tokens.ts'
 
@@ -57,31 +58,39 @@ describe('buildSystemMessage', () => {
 
 describe('history window', () => {
   it('keeps the newest whole exchanges within the budget', () => {
-    const history = Array.from({ length: 20 }, (_, i) => pair(i)).flat()
-    const start = windowStart(history, 100)
-    expect(start % 2).toBe(0)
-    const kept = history.slice(start)
+    const history = History.from(Array.from({ length: 20 }, (_, i) => pair(i)).flat())
+    const kept = history.recent(100)
+    expect(kept.length % 2).toBe(0)
+    expect(kept[0]!.role).toBe('user')
     expect(kept.reduce((n, h) => n + h.tokens, 0)).toBeLessThanOrEqual(100)
     expect(kept.at(-1)!.content).toBe('回答19')
-    const oneMore = history.slice(start - 2)
+    const all = history.toArray()
+    const oneMore = all.slice(all.length - kept.length - 2)
     expect(oneMore.reduce((n, h) => n + h.tokens, 0)).toBeGreaterThan(100)
   })
 
   it('keeps nothing when a single exchange is over budget, never half an exchange', () => {
-    const history = pair(1, '长'.repeat(500))
-    expect(windowStart(history, 100)).toBe(2)
+    expect(History.from(pair(1, '长'.repeat(500))).recent(100)).toEqual([])
+  })
+
+  it('is persistent: appending leaves earlier values as they were', () => {
+    const a = History.from(pair(1))
+    const b = a.append(...pair(2))
+    expect(a.toArray().map((h) => h.content)).toEqual(['1这是一句二十个字左右的中文句子用来测试预算', '回答1'])
+    expect(b.length).toBe(4)
+    expect(a.length).toBe(2)
   })
 })
 
 describe('buildMessages', () => {
   it('system, examples, kept history, then the player: never only a system message', () => {
-    const m = buildMessages(npc, { unlocked: [], items: {}, flags: [] }, [], '你好')
+    const m = buildMessages(npc, { unlocked: [], items: {}, flags: [] }, History.empty, '你好')
     expect(m.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user'])
     expect(m.at(-1)).toEqual({ role: 'user', content: '你好' })
   })
 
   it('is pure: the same inputs give identical output', () => {
-    const history = Array.from({ length: 5 }, (_, i) => pair(i)).flat()
+    const history = History.from(Array.from({ length: 5 }, (_, i) => pair(i)).flat())
     const state = { unlocked: ['a'], items: { gem: 1 }, flags: [] }
     expect(JSON.stringify(buildMessages(npc, state, history, 'x'))).toBe(JSON.stringify(buildMessages(npc, state, history, 'x')))
   })

@@ -1,5 +1,6 @@
-export { buildMessages, windowStart } from './build.ts'
-export type { HistoryEntry } from './build.ts'
+export { buildMessages } from './build.ts'
+export { History } from './history.ts'
+export type { HistoryEntry } from './history.ts'
 export { buildSystemMessage } from './system.ts'
 export type { PromptState } from './system.ts'
 export { estimateTokens, messageTokens } from './tokens.ts'

@@ -52,6 +52,8 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
       }
       if (finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the reply for content safety', text)
       if (finishReason === 'network_error') throw new ProviderFailure('network_error', 'GLM reported an inference failure', text)
+      // A line cut off at max_tokens is not something an NPC should say; the game learns why.
+      if (finishReason === 'length') throw new ProviderFailure('length', 'the reply hit max_tokens and was cut off', text)
       if (text.trim() === '') throw new ProviderFailure('empty_reply', 'GLM sent an empty reply')
       return reply
     },

@@ -49,7 +49,7 @@ export interface Provider {
   reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply>
 }
 
-export type ProviderFailureCode = 'sensitive' | 'network_error' | 'empty_reply' | 'provider_error'
+export type ProviderFailureCode = 'sensitive' | 'network_error' | 'length' | 'empty_reply' | 'provider_error'
 
 /** The model answered, but not with something the NPC can say. */
 export class ProviderFailure extends Error {

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConversation, glmProvider } from '@parley/engine'
+import { startGlmEmulator, type GlmEmulator } from '../glm-emulator/emulator.ts'
+import { allNpcs } from '../helpers/npcs.ts'
+
+let emu: GlmEmulator
+beforeAll(async () => {
+  emu = await startGlmEmulator()
+})
+afterAll(() => emu.close())
+
+describe('many conversations in one process', () => {
+  it('never share history or state, however their turns interleave', async () => {
+    emu.reply = async (req) => {
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 8)))
+      return `echo: ${req.body.messages.at(-1).content}`
+    }
+    const npcs = await allNpcs()
+    const provider = glmProvider({ apiKey: emu.apiKey, baseUrl: emu.url })
+    const convos = Array.from({ length: 40 }, (_, i) => ({ i, npc: npcs[i % 2]!, c: createConversation(npcs[i % 2]!, { provider }) }))
+    await Promise.all(
+      convos.map(async ({ i, npc, c }) => {
+        if (i % 4 === 0) c.give(Object.keys(npc.items)[0]!, i + 1)
+        await Promise.all(Array.from({ length: 5 }, (_, t) => c.say(`conversation ${i} line ${t}`)))
+      }),
+    )
+    for (const { i, npc, c } of convos) {
+      const history = c.history()
+      expect(history.filter((h) => h.role === 'user').map((h) => h.content)).toEqual(Array.from({ length: 5 }, (_, t) => `conversation ${i} line ${t}`))
+      expect(history.filter((h) => h.role === 'assistant').map((h) => h.content)).toEqual(Array.from({ length: 5 }, (_, t) => `echo: conversation ${i} line ${t}`))
+      expect(c.items()).toEqual(i % 4 === 0 ? { [Object.keys(npc.items)[0]!]: i + 1 } : {})
+    }
+    // Each request carried only its own conversation's lines.
+    for (const r of emu.chatRequests) {
+      const owners = new Set(r.body.messages.filter((m: { role: string }) => m.role === 'user').map((m: { content: string }) => /conversation (\d+)/.exec(m.content)?.[1]).filter(Boolean))
+      expect(owners.size).toBe(1)
+    }
+  })
+})

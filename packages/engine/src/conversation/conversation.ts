@@ -172,7 +172,7 @@ export class Conversation {
   }
 
   history(): Array<{ role: 'user' | 'assistant'; content: string }> {
-    return this.actor.getSnapshot().context.data.history.toArray().map((h) => ({ role: h.role, content: h.content }))
+    return this.actor.getSnapshot().context.data.history.toArray().map((h) => ({ ...h }))
   }
 
   items(): Record<string, number> {

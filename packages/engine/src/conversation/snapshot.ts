@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
 import { ParleyError } from '../errors.ts'
-import { messageTokens } from '../prompt/tokens.ts'
 import { History } from '../prompt/history.ts'
 import { newlyUnlocked, type ConversationData } from './state.ts'
 
@@ -64,7 +63,7 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
   if (s.history.length % 2 !== 0) throw new ParleyError('snapshot_invalid', 'snapshot history ends on a player line with no reply')
   const secretIds = new Set(npc.secrets.map((x) => x.id))
   const data: ConversationData = {
-    history: History.from(s.history.map((h) => ({ ...h, tokens: messageTokens(h.content) }))),
+    history: History.from(s.history),
     items: Object.fromEntries(Object.entries(s.items).filter(([id, n]) => npc.items[id] && n > 0)),
     flags: s.flags,
     unlocked: s.unlocked.filter((id) => secretIds.has(id)),

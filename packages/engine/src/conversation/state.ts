@@ -3,7 +3,6 @@ import { collectSaid, evaluate, saidKey, saidRegex } from '../conditions/evaluat
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
 import { History } from '../prompt/history.ts'
-import { messageTokens } from '../prompt/tokens.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 
@@ -104,10 +103,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string): Pre
  * flight are kept), then checks unlocks that depend on the turn count.
  */
 export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string): Change {
-  const history = data.history.append(
-    { role: 'user', content: turn.line, tokens: messageTokens(turn.line) },
-    { role: 'assistant', content: reply, tokens: messageTokens(reply) },
-  )
+  const history = data.history.append({ role: 'user', content: turn.line }, { role: 'assistant', content: reply })
   const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
   const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))

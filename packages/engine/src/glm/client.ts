@@ -48,10 +48,12 @@ export class GlmClient {
   readonly #options: GlmClientOptions
   readonly #http: KyInstance
   #jwt: { token: string; until: number } | undefined
+  readonly #keyHeader: string | undefined
 
   constructor(options: GlmClientOptions = {}) {
     this.#options = options
     this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
+    this.#keyHeader = options.apiKey ? `Bearer ${options.apiKey}` : undefined
     const retry = options.retry ?? {}
     const base = retry.baseDelayMs ?? 500
     const send = options.fetch ?? globalThis.fetch
@@ -62,7 +64,7 @@ export class GlmClient {
       // body as a stream of unknown length (chunked, written piecewise: a tenth of a turn's CPU in
       // the profile). We hold the body as a string and send that, sized, on every attempt.
       fetch: (input, init) => {
-        const { parleyBody, ...rest } = (init ?? {}) as RequestInit & { parleyBody?: string }
+        const { parleyBody, parleyCall: _call, ...rest } = (init ?? {}) as RequestInit & { parleyBody?: string; parleyCall?: unknown }
         if (parleyBody === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
         return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyBody, signal: input.signal })
       },
@@ -79,6 +81,15 @@ export class GlmClient {
         shouldRetry: ({ error, retryCount }) => this.#shouldRetry(error, retryCount),
       },
       hooks: {
+        // One instance-level hook; the call it belongs to travels as an option, so no hooks are
+        // merged per call.
+        beforeRetry: [
+          async ({ request, options, error, retryCount }) => {
+            if (this.#options.auth === 'jwt') request.headers.set('authorization', (await this.#authorization())!)
+            const call = (options as unknown as { parleyCall?: { requestId: string; onRetry?: CallOptions['onRetry'] } }).parleyCall
+            call?.onRetry?.({ attempt: retryCount, error: toGlmError(error, call.requestId) })
+          },
+        ],
         beforeError: [
           async (error: Attached) => {
             const text = await error.response.text().catch(() => '')
@@ -119,22 +130,17 @@ export class GlmClient {
 
   async #post(path: string, body: unknown, requestId: string, call: CallOptions): Promise<Response> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
-    const auth = await this.#authorization()
+    const auth = this.#options.auth === 'jwt' ? await this.#authorization() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
     const text = JSON.stringify(body)
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
-    const options: KyOptions & { parleyBody: string } = { parleyBody: text, headers }
-    if (call.signal) options.signal = call.signal
-    options.hooks = {
-      beforeRetry: [
-        async ({ request, error, retryCount }) => {
-          const fresh = await this.#authorization()
-          if (fresh) request.headers.set('authorization', fresh)
-          call.onRetry?.({ attempt: retryCount, error: toGlmError(error, requestId) })
-        },
-      ],
+    const options: KyOptions & { parleyBody: string; parleyCall: { requestId: string; onRetry?: CallOptions['onRetry'] } } = {
+      parleyBody: text,
+      parleyCall: { requestId, ...(call.onRetry && { onRetry: call.onRetry }) },
+      headers,
     }
+    if (call.signal) options.signal = call.signal
     try {
       return await this.#http.post(path, options)
     } catch (error) {

@@ -23,8 +23,8 @@ secrets:
 )
 
 const pair = (i: number, text = '这是一句二十个字左右的中文句子用来测试预算'): HistoryEntry[] => [
-  { role: 'user', content: `${i}${text}`, tokens: messageTokens(`${i}${text}`) },
-  { role: 'assistant', content: `回答${i}`, tokens: messageTokens(`回答${i}`) },
+  { role: 'user', content: `${i}${text}` },
+  { role: 'assistant', content: `回答${i}` },
 ]
 
 describe('estimateTokens', () => {
@@ -62,11 +62,11 @@ describe('history window', () => {
     const kept = history.recent(100)
     expect(kept.length % 2).toBe(0)
     expect(kept[0]!.role).toBe('user')
-    expect(kept.reduce((n, h) => n + h.tokens, 0)).toBeLessThanOrEqual(100)
+    expect(kept.reduce((n, h) => n + messageTokens(h.content), 0)).toBeLessThanOrEqual(100)
     expect(kept.at(-1)!.content).toBe('回答19')
     const all = history.toArray()
     const oneMore = all.slice(all.length - kept.length - 2)
-    expect(oneMore.reduce((n, h) => n + h.tokens, 0)).toBeGreaterThan(100)
+    expect(oneMore.reduce((n, h) => n + messageTokens(h.content), 0)).toBeGreaterThan(100)
   })
 
   it('keeps nothing when a single exchange is over budget, never half an exchange', () => {
@@ -87,6 +87,13 @@ describe('buildMessages', () => {
     const m = buildMessages(npc, { unlocked: [], items: {}, flags: [] }, History.empty, '你好')
     expect(m.map((x) => x.role)).toEqual(['system', 'user', 'assistant', 'user'])
     expect(m.at(-1)).toEqual({ role: 'user', content: '你好' })
+  })
+
+  it('a gift changes the system message at once, although the text is cached', () => {
+    const before = buildMessages(npc, { unlocked: [], items: {}, flags: [] }, History.empty, 'x')[0]!.content
+    const after = buildMessages(npc, { unlocked: ['a'], items: { gem: 1 }, flags: [] }, History.empty, 'x')[0]!.content
+    expect(before).not.toContain('事实A')
+    expect(after).toContain('事实A')
   })
 
   it('is pure: the same inputs give identical output', () => {

@@ -8,11 +8,34 @@ import type { History } from './history.ts'
  * the kept history, then the player's line. Pure: the same inputs give byte-identical output.
  */
 export function buildMessages(npc: Npc, state: PromptState, history: History, playerLine: string): GlmMessage[] {
-  const messages: GlmMessage[] = [{ role: 'system', content: buildSystemMessage(npc, state) }]
-  for (const example of npc.examples) {
-    messages.push({ role: 'user', content: example.player }, { role: 'assistant', content: example.npc })
-  }
-  for (const entry of history.recent(npc.history.max_tokens)) messages.push({ role: entry.role, content: entry.content })
+  const messages: GlmMessage[] = [{ role: 'system', content: systemMessage(npc, state) }, ...examples(npc)]
+  // History entries are already GLM-shaped and immutable, so they are shared, not copied.
+  for (const entry of history.recent(npc.history.max_tokens)) messages.push(entry)
   messages.push({ role: 'user', content: playerLine })
   return messages
+}
+
+const exampleCache = new WeakMap<Npc, readonly GlmMessage[]>()
+
+function examples(npc: Npc): readonly GlmMessage[] {
+  let list = exampleCache.get(npc)
+  if (!list) {
+    list = npc.examples.flatMap((e): GlmMessage[] => [{ role: 'user', content: e.player }, { role: 'assistant', content: e.npc }])
+    exampleCache.set(npc, list)
+  }
+  return list
+}
+
+/**
+ * The system message changes only when a gift, a flag or an unlock does, and those replace the
+ * state's arrays and objects; so the last text per NPC is kept and reused while they are the same.
+ */
+const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; text: string }>()
+
+function systemMessage(npc: Npc, state: PromptState): string {
+  const hit = systemCache.get(npc)
+  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags) return hit.text
+  const text = buildSystemMessage(npc, state)
+  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, text })
+  return text
 }

@@ -1,12 +1,15 @@
+import { messageTokens } from './tokens.ts'
+
+/** One line of the conversation, shaped as a GLM message so requests can share it without copying. */
 export interface HistoryEntry {
   readonly role: 'user' | 'assistant'
   readonly content: string
-  /** Estimated once, when the entry is recorded, so trimming never re-tokenizes old turns. */
-  readonly tokens: number
 }
 
 interface Node {
   readonly entry: HistoryEntry
+  /** Estimated once, when the entry is recorded, so trimming never re-tokenizes old turns. */
+  readonly tokens: number
   readonly prev: Node | undefined
 }
 
@@ -32,7 +35,7 @@ export class History {
 
   append(...entries: HistoryEntry[]): History {
     let last = this.#last
-    for (const entry of entries) last = { entry, prev: last }
+    for (const e of entries) last = { entry: { role: e.role, content: e.content }, tokens: messageTokens(e.content), prev: last }
     return new History(this.length + entries.length, last)
   }
 
@@ -52,11 +55,10 @@ export class History {
     let used = 0
     let node = this.#last
     while (node?.prev) {
-      const reply = node.entry
-      const line = node.prev.entry
-      if (used + reply.tokens + line.tokens > budgetTokens) break
-      used += reply.tokens + line.tokens
-      kept.push(reply, line)
+      const cost = node.tokens + node.prev.tokens
+      if (used + cost > budgetTokens) break
+      used += cost
+      kept.push(node.entry, node.prev.entry)
       node = node.prev.prev
     }
     return kept.reverse()

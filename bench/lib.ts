@@ -65,13 +65,41 @@ export async function compare(label: string, tasks: Record<string, () => Promise
   return figures
 }
 
+/**
+ * For contenders on a shared, noisy machine: every iteration runs each contender once, in a
+ * rotating order, so drift (another tenant, CPU frequency) hits all of them alike. Each round
+ * reports each contender's median; ratios are then taken round by round.
+ */
+export async function interleave(label: string, tasks: Record<string, () => Promise<unknown>>, options: { rounds?: number; iterations?: number; warmup?: number } = {}): Promise<Figure[]> {
+  const names = Object.keys(tasks)
+  const fns = names.map((n) => tasks[n]!)
+  const figures: Figure[] = names.map((name) => ({ name, rounds: [] }))
+  for (let i = 0; i < (options.warmup ?? 200); i++) for (const fn of fns) await fn()
+  const rounds = options.rounds ?? 5
+  const iterations = options.iterations ?? 1000
+  for (let r = 0; r < rounds; r++) {
+    progress(`${label}: round ${r + 1}/${rounds}`)
+    const samples = names.map(() => [] as number[])
+    for (let i = 0; i < iterations; i++) {
+      for (let k = 0; k < fns.length; k++) {
+        const j = (i + k) % fns.length
+        const t0 = performance.now()
+        await fns[j]!()
+        samples[j]!.push(performance.now() - t0)
+      }
+    }
+    samples.forEach((xs, j) => figures[j]!.rounds.push(median(xs)))
+  }
+  return figures
+}
+
 export function fmt(ms: number): string {
   if (ms >= 100) return `${ms.toFixed(0)} ms`
   if (ms >= 1) return `${ms.toFixed(2)} ms`
   return `${(ms * 1000).toFixed(1)} µs`
 }
 
-/** A markdown table: each figure's median, its spread over rounds, and its ratio to the baseline per round. */
+/** A markdown table: each figure's median over rounds, its spread, and its ratio to the baseline per round. */
 export function table(figures: Figure[], baseline: string): string {
   const base = figures.find((f) => f.name === baseline)!
   const rows = figures.map((f) => {

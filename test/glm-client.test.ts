@@ -249,6 +249,20 @@ describe('auth', () => {
     }
   })
 
+  it('on 1003 (token expired) signs a fresh JWT and retries once', async () => {
+    const jwtEmu = await startGlmEmulator({ apiKey: 'abc123.s3cret' })
+    try {
+      jwtEmu.fault({ status: 401, code: '1003', message: 'Authorization Token已过期，请重新生成/获取。' })
+      const c = createGlmClient({ apiKey: 'abc123.s3cret', auth: 'jwt', baseUrl: jwtEmu.url, retry: { baseDelayMs: 1 } })
+      expect((await c.chat(hi)).content).toBe('echo: 你好')
+      expect(jwtEmu.chatRequests).toHaveLength(2)
+      jwtEmu.fault({ status: 401, code: '1003' }, { status: 401, code: '1003' })
+      expect(await failure(c.chat(hi))).toMatchObject({ status: 401, glmCode: '1003' })
+    } finally {
+      await jwtEmu.close()
+    }
+  })
+
   it('an expired JWT gets 401 with code 1003', async () => {
     const jwtEmu = await startGlmEmulator({ apiKey: 'abc123.s3cret' })
     try {

@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import ky from 'ky'
 import { createGlmClient, type ChatRequest } from '@parley/engine'
-import { compare, startEmulatorProcess, table, median } from '../lib.ts'
+import { interleave, startEmulatorProcess, table, median } from '../lib.ts'
 import type { SectionOptions, SectionResult } from './common.ts'
 
 /** Issue 4: the bare GLM client against raw fetch, ky alone and the openai SDK, one identical request. */
@@ -21,7 +21,7 @@ export async function clientSection({ quick }: SectionOptions): Promise<SectionR
     const ours = createGlmClient({ apiKey: emu.key, baseUrl: emu.url })
     const openai = new OpenAI({ apiKey: emu.key, baseURL: emu.url, maxRetries: 2 })
     const kyBare = ky.create({ prefixUrl: emu.url, retry: 0 })
-    const figures = await compare(
+    const figures = await interleave(
       'client, non-streaming',
       {
         'raw fetch': () => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.json()),
@@ -29,9 +29,9 @@ export async function clientSection({ quick }: SectionOptions): Promise<SectionR
         'openai SDK': () => openai.chat.completions.create(body as never),
         'parley GlmClient.chat': () => ours.chat(body),
       },
-      { rounds: quick ? 2 : 5, time: quick ? 200 : 500 },
+      { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
     )
-    const first = await compare(
+    const first = await interleave(
       'client, streaming first delta',
       {
         'raw fetch': async () => {
@@ -48,7 +48,7 @@ export async function clientSection({ quick }: SectionOptions): Promise<SectionR
           for await (const e of ours.chatStream(body)) if (e.type === 'delta') break
         },
       },
-      { rounds: quick ? 2 : 5, time: quick ? 200 : 500 },
+      { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
     )
     const ourCall = median(figures.find((f) => f.name === 'parley GlmClient.chat')!.rounds)
     const sdkCall = median(figures.find((f) => f.name === 'openai SDK')!.rounds)

@@ -1,6 +1,6 @@
 import { createConversation, createDialogueHandler, scriptedProvider } from '@parley/engine'
 import { startDemoServer } from '../../packages/demo-web/server.ts'
-import { compare, median, table, fmt } from '../lib.ts'
+import { interleave, median, table, fmt } from '../lib.ts'
 import { informant, type SectionOptions, type SectionResult } from './common.ts'
 
 async function drain(res: Response) {
@@ -25,7 +25,7 @@ export async function serverSection({ quick }: SectionOptions): Promise<SectionR
   const sse = { ...headers, accept: 'text/event-stream' }
   const body = JSON.stringify({ text: '你好，我在找山贼透子' })
   try {
-    const figures = await compare(
+    const figures = await interleave(
       'demo server',
       {
         'engine convo.stream': async () => {
@@ -37,7 +37,7 @@ export async function serverSection({ quick }: SectionOptions): Promise<SectionR
         'handler in-process, SSE': () => handler(new Request(`http://bench/api/conversations/${id}/messages`, { method: 'POST', headers: sse, body })).then(drain),
         'demo server over HTTP, SSE': () => fetch(`${base}/conversations/${remote.id}/messages`, { method: 'POST', headers: sse, body }).then(drain),
       },
-      { rounds: quick ? 2 : 5, time: quick ? 200 : 500 },
+      { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
     )
     const direct = median(figures[0]!.rounds)
     const viaHandler = median(figures[1]!.rounds)

@@ -2,7 +2,7 @@ import OpenAI from 'openai'
 import { generateText } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { glmProvider, messageTokens, restoreConversation } from '@parley/engine'
-import { compare, median, startEmulatorProcess, table } from '../lib.ts'
+import { interleave, median, startEmulatorProcess, table } from '../lib.ts'
 import { informant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
 
 /** Issue 7.1: a whole engine turn against bare HTTP clients sending the identical messages. */
@@ -21,7 +21,7 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${emu.key}` }
     const openai = new OpenAI({ apiKey: emu.key, baseURL: emu.url })
     const compatible = createOpenAICompatible({ name: 'glm', baseURL: emu.url, apiKey: emu.key })
-    const figures = await compare(
+    const figures = await interleave(
       'full turn, 20 turns of history',
       {
         'raw fetch': () => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.json()),
@@ -32,7 +32,7 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
           if (r.kind !== 'reply') throw new Error(`turn failed: ${r.error?.code}`)
         },
       },
-      { rounds: quick ? 2 : 5, time: quick ? 200 : 600 },
+      { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
     )
     const ours = median(figures.find((f) => f.name === 'parley convo.say')!.rounds)
     const sdk = median(figures.find((f) => f.name === 'openai SDK')!.rounds)

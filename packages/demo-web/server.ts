@@ -90,7 +90,9 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   }
 
   const port = options.port ?? Number(e.PORT ?? 8787)
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  // Loopback by default: a demo should not be reachable from the network unless asked (HOST=0.0.0.0).
+  const host = e.HOST ?? '127.0.0.1'
+  await new Promise<void>((r) => server.listen(port, host, r))
   const address = server.address() as { port: number }
   return { server, port: address.port, provider: provider.name, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) }
 }
@@ -98,6 +100,6 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { port, provider } = await startDemoServer()
   process.stdout.write(
-    `Parley demo on http://127.0.0.1:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''})\n`,
+    `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''})\n`,
   )
 }

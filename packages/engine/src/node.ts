@@ -1,2 +1,2 @@
 /** @module @parley/engine/node: the parts that read files. Node only. */
-export { loadNpcDir, loadNpcFile, listNpcFiles } from './content/load-dir.ts'
+export { loadNpcDir, loadNpcFile, loadNpcs, listNpcFiles } from './content/load-dir.ts'

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { existsSync } from 'node:fs'
 import { resolve, relative, isAbsolute } from 'node:path'
-import { ContentError, formatIssue, isContentError } from '../content/issues.ts'
+import { formatIssue, isContentError } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
-import { listNpcFiles, loadNpcDir, loadNpcFile } from '../content/load-dir.ts'
+import { loadNpcDir, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
 import { runChat } from './chat.ts'
 
 export interface CliIo {
@@ -85,23 +85,9 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
       return 2
     }
   }
-  const files = await listNpcFiles(paths)
-  let problems = 0
-  const ids = new Map<string, string>()
-  for (const file of files) {
-    try {
-      const npc = await loadNpcFile(file)
-      const prior = ids.get(npc.id)
-      if (prior) {
-        problems++
-        complain(`${shown(file, io.cwd)}:1:1: NPC id "${npc.id}" is also used by ${shown(prior, io.cwd)} (ids must be unique across files)`)
-      } else ids.set(npc.id, file)
-    } catch (error) {
-      if (!(error instanceof ContentError)) throw error
-      problems += error.issues.length
-      for (const issue of error.issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
-    }
-  }
+  const { issues, files } = await loadNpcs(paths)
+  for (const issue of issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd), message: issue.message.replaceAll(`${io.cwd.replace(/\/$/, '')}/`, '') }))
+  const problems = issues.length
   if (problems > 0) {
     complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`)
     return 1

@@ -21,11 +21,11 @@ export async function listNpcFiles(paths: readonly string[]): Promise<string[]> 
 }
 
 /**
- * Loads and validates every NPC in a folder. All problems in all files are collected into one
- * ContentError; an id used by two files is reported naming both.
+ * Loads and validates NPC files (files or folders), collecting every problem in every file rather
+ * than stopping at the first. An id used by two files is reported on the second, naming the first.
  */
-export async function loadNpcDir(dir: string): Promise<Npc[]> {
-  const files = await listNpcFiles([dir])
+export async function loadNpcs(paths: readonly string[]): Promise<{ npcs: Npc[]; issues: ContentIssue[]; files: string[] }> {
+  const files = await listNpcFiles(paths)
   const results = await Promise.all(files.map((f) => loadNpcFile(f).then((npc) => ({ npc }), (error: unknown) => ({ error }))))
   const issues: ContentIssue[] = []
   const npcs: Npc[] = []
@@ -44,6 +44,12 @@ export async function loadNpcDir(dir: string): Promise<Npc[]> {
     byId.set(r.npc.id, r.npc)
     npcs.push(r.npc)
   }
+  return { npcs, issues, files }
+}
+
+/** Every NPC in a folder; throws one ContentError listing all problems in all files. */
+export async function loadNpcDir(dir: string): Promise<Npc[]> {
+  const { npcs, issues } = await loadNpcs([dir])
   if (issues.length > 0) throw new ContentError(issues)
   return npcs
 }

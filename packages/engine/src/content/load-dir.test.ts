@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadNpcDir } from './load-dir.ts'
+import { ContentError } from './issues.ts'
+
+const npc = (id: string, extra = '') => `id: ${id}\nname: N\npersona: P\nlines: { nudge: a, fallback: b, farewell: c }\n${extra}`
+
+describe('loadNpcDir', () => {
+  it('loads every NPC file in a folder and its subfolders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npcs-'))
+    try {
+      writeFileSync(join(dir, 'a.yaml'), npc('a'))
+      mkdirSync(join(dir, 'town'))
+      writeFileSync(join(dir, 'town', 'b.yml'), npc('b'))
+      writeFileSync(join(dir, 'notes.txt'), 'not an npc')
+      expect((await loadNpcDir(dir)).map((n) => n.id).sort()).toEqual(['a', 'b'])
+    } finally {
+      rmSync(dir, { recursive: true })
+    }
+  })
+
+  it('reports an id used by two files, naming both, and every problem in every file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npcs-'))
+    try {
+      writeFileSync(join(dir, 'a.yaml'), npc('twin'))
+      writeFileSync(join(dir, 'b.yaml'), npc('twin'))
+      writeFileSync(join(dir, 'c.yaml'), npc('c', 'greting: hi\n'))
+      const error = await loadNpcDir(dir).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ContentError)
+      const messages = (error as ContentError).issues.map((i) => `${i.path.replace(dir, '')}:${i.line}:${i.code}:${i.message}`)
+      expect(messages).toEqual([`/b.yaml:1:id_clash:NPC id "twin" is also used by ${join(dir, 'a.yaml')}`, '/c.yaml:5:unknown_key:unknown key "greting"'])
+    } finally {
+      rmSync(dir, { recursive: true })
+    }
+  })
+})

@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createConversation, glmProvider, isParleyError, restoreConversation, scriptedProvider, type Conversation, type Npc } from '@parley/engine'
-import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
+import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { allNpcs, editedInformant, informant } from './helpers/npcs.ts'
 import { expectValidGlmMessages } from './helpers/glm-rules.ts'
 import { findLeaks, forbiddenFragments } from './helpers/leaks.ts'
 import { HOSTILE_LINES, HUGE_LINE } from './fixtures/hostile-lines.ts'
+import { useEmulator } from './helpers/emulator.ts'
 
-let emu: GlmEmulator
-beforeAll(async () => {
-  emu = await startGlmEmulator()
-})
-afterAll(() => emu.close())
-beforeEach(() => {
-  emu.reset()
-  emu.reply = { type: 'echo' }
-})
+const emulator = useEmulator()
 
-const provider = () => glmProvider({ apiKey: emu.apiKey, baseUrl: emu.url, retry: { baseDelayMs: 1, limit: 2 }, timeoutMs: 2000 })
+const provider = () => glmProvider({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { baseDelayMs: 1, limit: 2 }, timeoutMs: 2000 })
 const talk = (npc: Npc = informant()) => createConversation(npc, { provider: provider() })
-const lastBody = () => emu.chatRequests.at(-1)!.body as { messages: Array<{ role: string; content: string }> }
+const lastBody = () => emulator().chatRequests.at(-1)!.body as { messages: Array<{ role: string; content: string }> }
 const systemOfLast = () => lastBody().messages[0]!.content
 
 /** A model that repeats back everything it was sent: the leakiest model there can be. */
@@ -30,12 +23,12 @@ function committed(c: Conversation) {
 
 describe('secrets', () => {
   it('a locked secret never appears in any request, nor in any reply, whatever the player types', async () => {
-    emu.reply = parrot
+    emulator().reply = parrot
     const npcs = await allNpcs()
     expect(HOSTILE_LINES.length).toBeGreaterThanOrEqual(200)
     for (const npc of npcs) {
-      emu.reset()
-      emu.reply = parrot
+      emulator().reset()
+      emulator().reply = parrot
       const c = talk(npc)
       const replies: string[] = []
       for (const line of HOSTILE_LINES) {
@@ -45,10 +38,10 @@ describe('secrets', () => {
       }
       // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
       expect(c.unlocked()).toEqual([])
-      expect(emu.chatRequests).toHaveLength(HOSTILE_LINES.length)
+      expect(emulator().chatRequests).toHaveLength(HOSTILE_LINES.length)
       for (const secret of npc.secrets) {
         const fragments = forbiddenFragments(npc, secret.id, HOSTILE_LINES)
-        expect(findLeaks(emu.chatRequests.map((r) => r.raw), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
+        expect(findLeaks(emulator().chatRequests.map((r) => r.raw), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
         // By construction: the model never received the fact, so even a model that repeats its
         // whole prompt cannot say it.
         expect(findLeaks(replies.map((r) => JSON.stringify(r)), fragments)).toEqual([])
@@ -60,7 +53,7 @@ describe('secrets', () => {
   it('refuses an overlong line with a clear error and sends nothing', async () => {
     const c = talk()
     await expect(c.say(HUGE_LINE)).rejects.toMatchObject({ code: 'line_too_long', message: expect.stringContaining('at most 2000') })
-    expect(emu.requests).toHaveLength(0)
+    expect(emulator().requests).toHaveLength(0)
     expect(c.history()).toEqual([])
   })
 
@@ -131,8 +124,8 @@ describe('messages sent to GLM', () => {
     for (const line of ['你好', '', '透子在哪', '多少钱？', '好吧']) await c.say(line)
     c.give('gold', 50)
     await c.say('给你50金币')
-    expect(emu.chatRequests).toHaveLength(5)
-    for (const r of emu.chatRequests) expectValidGlmMessages(r.body.messages)
+    expect(emulator().chatRequests).toHaveLength(5)
+    for (const r of emulator().chatRequests) expectValidGlmMessages(r.body.messages)
   })
 
   it('the designer\'s example turns come first after the system message', async () => {
@@ -171,7 +164,7 @@ describe('messages sent to GLM', () => {
   it('turns thinking off on models that reason, so the NPC answers quickly', async () => {
     const npc = editedInformant((y) => y.replace('name: glm-4-flash', 'name: glm-4.5-flash'))
     await talk(npc).say('hi')
-    expect(emu.chatRequests[0]!.body.thinking).toEqual({ type: 'disabled' })
+    expect(emulator().chatRequests[0]!.body.thinking).toEqual({ type: 'disabled' })
   })
 })
 
@@ -179,7 +172,7 @@ describe('the seed\'s loop, done properly', () => {
   it('an empty line gets the nudge line without calling the model', async () => {
     const c = talk()
     expect(await c.say('   ')).toMatchObject({ kind: 'nudge', text: '你好，你想要什么情报吗' })
-    expect(emu.requests).toHaveLength(0)
+    expect(emulator().requests).toHaveLength(0)
   })
 
   it.each(['任务结束!', '任务结束！', ' 任务结束! ', '任务结束 ！'])('the exit phrase %j ends the conversation with the farewell', async (line) => {
@@ -187,11 +180,11 @@ describe('the seed\'s loop, done properly', () => {
     expect(await c.say(line)).toEqual({ kind: 'farewell', text: 'Bye! welcome back anytime!', state: 'ended', unlocked: [] })
     expect(c.state).toBe('ended')
     await expect(c.say('还在吗')).rejects.toMatchObject({ code: 'conversation_ended' })
-    expect(emu.requests).toHaveLength(0)
+    expect(emulator().requests).toHaveLength(0)
   })
 
   it('lines sent while a reply is in flight are answered in order, never interleaved or dropped', async () => {
-    emu.reply = async (req) => {
+    emulator().reply = async (req) => {
       const last = req.body.messages.at(-1).content as string
       await new Promise((r) => setTimeout(r, last === 'one' ? 60 : 5))
       return `re:${last}`
@@ -200,7 +193,7 @@ describe('the seed\'s loop, done properly', () => {
     const results = await Promise.all([c.say('one'), c.say('two'), c.say(''), c.say('three')])
     expect(results.map((r) => r.text)).toEqual(['re:one', 're:two', '你好，你想要什么情报吗', 're:three'])
     expect(c.history().map((h) => h.content)).toEqual(['one', 're:one', 'two', 're:two', 'three', 're:three'])
-    expect(emu.chatRequests.map((r) => r.body.messages.at(-1).content)).toEqual(['one', 'two', 'three'])
+    expect(emulator().chatRequests.map((r) => r.body.messages.at(-1).content)).toEqual(['one', 'two', 'three'])
   })
 })
 
@@ -210,18 +203,18 @@ describe('failures', () => {
     await c.say('你好')
     c.give('gold', 50)
     const before = committed(c)
-    emu.fault(...Array.from({ length: 3 }, () => ({ status: 500, code: '500' })))
+    emulator().fault(...Array.from({ length: 3 }, () => ({ status: 500, code: '500' })))
     const r = await c.say('透子在哪？')
     expect(r).toMatchObject({ kind: 'fallback', text: '抱歉，刚才我打盹了，我再试试', error: { code: 'http', status: 500, glmCode: '500' } })
     expect(committed(c)).toEqual(before)
-    expect(emu.chatRequests).toHaveLength(4)
+    expect(emulator().chatRequests).toHaveLength(4)
   })
 
   it('a turn that succeeds on retry appears once in history', async () => {
     const c = talk()
     const retries: number[] = []
     c.on('turn.retrying', (e) => retries.push(e.attempt))
-    emu.fault({ status: 429, code: '1302' })
+    emulator().fault({ status: 429, code: '1302' })
     const r = await c.say('你好')
     expect(r.kind).toBe('reply')
     expect(retries).toEqual([1])
@@ -230,24 +223,24 @@ describe('failures', () => {
 
   it('balance exhausted (1113) is not retried; the game sees the code', async () => {
     const c = talk()
-    emu.fault({ status: 429, code: '1113' })
+    emulator().fault({ status: 429, code: '1113' })
     const r = await c.say('你好')
     expect(r.error).toMatchObject({ glmCode: '1113', retryable: false })
-    expect(emu.chatRequests).toHaveLength(1)
+    expect(emulator().chatRequests).toHaveLength(1)
   })
 
   it('a sensitive finish or an empty reply is a failure, not a line the NPC says', async () => {
     const c = talk()
-    emu.fault({ finishReason: 'sensitive' })
+    emulator().fault({ finishReason: 'sensitive' })
     expect((await c.say('x')).error?.code).toBe('sensitive')
-    emu.fault({ empty: true })
+    emulator().fault({ empty: true })
     expect((await c.say('x')).error?.code).toBe('empty_reply')
     expect(c.history()).toEqual([])
   })
 
   it('after max_failures consecutive failures the NPC ends the conversation instead of looping', async () => {
     const c = talk()
-    emu.faultWith(() => ({ status: 500, code: '500' }))
+    emulator().faultWith(() => ({ status: 500, code: '500' }))
     const kinds = []
     for (let i = 0; i < 3; i++) kinds.push((await c.say(`try ${i}`)).state)
     expect(kinds).toEqual(['awaiting', 'awaiting', 'ended'])
@@ -256,11 +249,11 @@ describe('failures', () => {
 
   it('a success resets the failure count', async () => {
     const c = talk()
-    emu.fault(...Array.from({ length: 6 }, () => ({ status: 500, code: '500' })))
+    emulator().fault(...Array.from({ length: 6 }, () => ({ status: 500, code: '500' })))
     await c.say('a')
     await c.say('b')
     expect((await c.say('c')).kind).toBe('reply')
-    emu.fault(...Array.from({ length: 6 }, () => ({ status: 500, code: '500' })))
+    emulator().fault(...Array.from({ length: 6 }, () => ({ status: 500, code: '500' })))
     await c.say('d')
     expect((await c.say('e')).state).toBe('awaiting')
   })
@@ -294,7 +287,7 @@ describe('failures', () => {
 
 describe('streaming', () => {
   it('yields the reply in deltas and completes the turn like say()', async () => {
-    emu.reply = () => '想买点情报吗，陌生人？'
+    emulator().reply = () => '想买点情报吗，陌生人？'
     const c = talk()
     const s = c.stream('你好')
     const deltas: string[] = []
@@ -306,8 +299,8 @@ describe('streaming', () => {
   })
 
   it('a stream cut mid-way ends in the fallback line with history unchanged', async () => {
-    emu.reply = () => 'abcdefghijklmnopqrstuvwxyz'
-    emu.fault({ cutAfterChunks: 2 })
+    emulator().reply = () => 'abcdefghijklmnopqrstuvwxyz'
+    emulator().fault({ cutAfterChunks: 2 })
     const c = talk()
     const s = c.stream('hi')
     for await (const _ of s) {
@@ -327,10 +320,10 @@ describe('save games', () => {
     c.setFlag('met_bandits')
     const saved = JSON.parse(JSON.stringify(c.snapshot()))
     await c.say('继续')
-    const original = emu.chatRequests.at(-1)!.raw.replace(/"request_id":"[^"]+"/, '')
+    const original = emulator().chatRequests.at(-1)!.raw.replace(/"request_id":"[^"]+"/, '')
     const again = restoreConversation(informant(), saved, { provider: provider() })
     await again.say('继续')
-    expect(emu.chatRequests.at(-1)!.raw.replace(/"request_id":"[^"]+"/, '')).toBe(original)
+    expect(emulator().chatRequests.at(-1)!.raw.replace(/"request_id":"[^"]+"/, '')).toBe(original)
   })
 
   it('an ended conversation stays ended after restore', async () => {
@@ -376,7 +369,7 @@ describe('game events', () => {
   })
 
   it('an item given while a reply is in flight is kept when the reply lands', async () => {
-    emu.reply = async () => {
+    emulator().reply = async () => {
       await new Promise((r) => setTimeout(r, 30))
       return 'ok'
     }

@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createServer } from 'node:net'
 import { createGlmClient, GlmError, signGlmJwt, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
-import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
+import { startGlmEmulator } from './glm-emulator/emulator.ts'
+import { useEmulator } from './helpers/emulator.ts'
 
-let emu: GlmEmulator
-beforeAll(async () => {
-  emu = await startGlmEmulator()
-})
-afterAll(() => emu.close())
-beforeEach(() => {
-  emu.reset()
-  emu.reply = { type: 'echo' }
-})
+const emulator = useEmulator()
 
 const client = (options: Partial<GlmClientOptions> = {}) =>
-  createGlmClient({ apiKey: emu.apiKey, baseUrl: emu.url, retry: { baseDelayMs: 5 }, timeoutMs: 2000, ...options })
+  createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { baseDelayMs: 5 }, timeoutMs: 2000, ...options })
 const hi = { model: 'glm-4-flash', messages: [{ role: 'user' as const, content: '你好' }] }
 
 async function collect(stream: AsyncIterable<ChatStreamEvent>) {
@@ -40,11 +33,11 @@ describe('chat completion', () => {
     expect(r.finishReason).toBe('stop')
     expect(r.usage?.prompt_tokens).toBeGreaterThan(0)
     expect(r.requestId).toMatch(/^parley-/)
-    expect(emu.chatRequests[0]!.headers.authorization).toBe(`Bearer ${emu.apiKey}`)
+    expect(emulator().chatRequests[0]!.headers.authorization).toBe(`Bearer ${emulator().apiKey}`)
   })
 
   it('keeps reasoning apart from the spoken line', async () => {
-    emu.reply = () => ({ content: 'Hi.', reasoning: 'The user greets me.' })
+    emulator().reply = () => ({ content: 'Hi.', reasoning: 'The user greets me.' })
     const r = await client().chat(hi)
     expect(r.content).toBe('Hi.')
     expect(r.reasoningContent).toBe('The user greets me.')
@@ -52,7 +45,7 @@ describe('chat completion', () => {
 
   it('maps temperature 0 and 1 the way the official SDK does, which the stricter service accepts', async () => {
     await client().chat({ ...hi, temperature: 0, top_p: 1 })
-    expect(emu.chatRequests[0]!.body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99 })
+    expect(emulator().chatRequests[0]!.body).toMatchObject({ temperature: 0.01, do_sample: false, top_p: 0.99 })
   })
 })
 
@@ -70,52 +63,52 @@ describe('validation before sending', () => {
     const error = await failure(client().chat(request as never))
     expect(error.kind).toBe('invalid_request')
     expect(error.message).toMatch(message)
-    expect(emu.requests).toHaveLength(0)
+    expect(emulator().requests).toHaveLength(0)
   })
 })
 
 describe('errors and retries', () => {
   it('retries a 429 with a rate-limit code and succeeds, with one request id across attempts', async () => {
-    emu.fault({ status: 429, code: '1302' }, { status: 429, code: '1305' })
+    emulator().fault({ status: 429, code: '1302' }, { status: 429, code: '1305' })
     const retries: number[] = []
     const r = await client().chat(hi, { onRetry: (i) => retries.push(i.attempt) })
     expect(r.content).toBe('echo: 你好')
     expect(retries).toEqual([1, 2])
-    const ids = emu.chatRequests.map((q) => q.body.request_id)
+    const ids = emulator().chatRequests.map((q) => q.body.request_id)
     expect(ids).toHaveLength(3)
     expect(new Set(ids).size).toBe(1)
   })
 
   it('never retries 1113 (balance exhausted) although it arrives as a 429', async () => {
-    emu.fault({ status: 429, code: '1113' })
+    emulator().fault({ status: 429, code: '1113' })
     const error = await failure(client().chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 429, glmCode: '1113', retryable: false })
     expect(error.message).toContain('余额不足')
-    expect(emu.chatRequests).toHaveLength(1)
+    expect(emulator().chatRequests).toHaveLength(1)
   })
 
   it('never retries an auth failure, and reports GLM\'s code', async () => {
     const error = await failure(client({ apiKey: 'wrong' }).chat(hi))
     expect(error).toMatchObject({ status: 401, glmCode: '1002', retryable: false })
-    expect(emu.chatRequests).toHaveLength(1)
+    expect(emulator().chatRequests).toHaveLength(1)
   })
 
   it('honours Retry-After', async () => {
-    emu.fault({ status: 503, code: '500', retryAfter: 1 })
+    emulator().fault({ status: 503, code: '500', retryAfter: 1 })
     const started = Date.now()
     await client().chat(hi)
     expect(Date.now() - started).toBeGreaterThanOrEqual(900)
   })
 
   it('gives up after the retry limit with the last error', async () => {
-    emu.fault(...Array.from({ length: 5 }, () => ({ status: 500, code: '500' })))
+    emulator().fault(...Array.from({ length: 5 }, () => ({ status: 500, code: '500' })))
     const error = await failure(client({ retry: { limit: 2, baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ status: 500, retryable: true })
-    expect(emu.chatRequests).toHaveLength(3)
+    expect(emulator().chatRequests).toHaveLength(3)
   })
 
   it('retries a connection reset', async () => {
-    emu.fault({ reset: true })
+    emulator().fault({ reset: true })
     expect((await client().chat(hi)).content).toBe('echo: 你好')
   })
 
@@ -126,14 +119,14 @@ describe('errors and retries', () => {
   })
 
   it('times out a slow first byte per attempt, then retries', async () => {
-    emu.fault({ delayMs: 400 })
+    emulator().fault({ delayMs: 400 })
     const r = await client({ timeoutMs: 150 }).chat(hi)
     expect(r.content).toBe('echo: 你好')
-    expect(emu.chatRequests).toHaveLength(2)
+    expect(emulator().chatRequests).toHaveLength(2)
   })
 
   it('cancels on an AbortSignal and does not retry', async () => {
-    emu.fault({ delayMs: 500 })
+    emulator().fault({ delayMs: 500 })
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 50)
     const error = await failure(client().chat(hi, { signal: controller.signal }))
@@ -141,9 +134,9 @@ describe('errors and retries', () => {
   })
 
   it('the emulator rejects the seed\'s only-system list with 400/1214, as GLM does', async () => {
-    const res = await fetch(`${emu.url}/chat/completions`, {
+    const res = await fetch(`${emulator().url}/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${emu.apiKey}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${emulator().apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'glm-4', messages: [{ role: 'system', content: '你现在是一个赛博朋克世界的游戏NPC' }] }),
     })
     expect(res.status).toBe(400)
@@ -152,7 +145,7 @@ describe('errors and retries', () => {
 
   it('the emulator rejects temperature 1 and an unknown model like the GLM-4-era service', async () => {
     const post = (body: unknown) =>
-      fetch(`${emu.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${emu.apiKey}` }, body: JSON.stringify(body) }).then(async (r) => [r.status, ((await r.json()) as any).error.code])
+      fetch(`${emulator().url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${emulator().apiKey}` }, body: JSON.stringify(body) }).then(async (r) => [r.status, ((await r.json()) as any).error.code])
     expect(await post({ ...hi, temperature: 1 })).toEqual([400, '1214'])
     expect(await post({ ...hi, model: 'gpt-4' })).toEqual([400, '1211'])
     expect(await post({ model: 'glm-4' })).toEqual([400, '1213'])
@@ -161,7 +154,7 @@ describe('errors and retries', () => {
 
 describe('streaming', () => {
   it('yields deltas, then finish with usage, ending on [DONE]', async () => {
-    emu.reply = () => '想买点情报吗，陌生人？'
+    emulator().reply = () => '想买点情报吗，陌生人？'
     const events = await collect(client().chatStream(hi))
     const text = events.filter((e) => e.type === 'delta').map((e) => (e as { content: string }).content).join('')
     expect(text).toBe('想买点情报吗，陌生人？')
@@ -170,29 +163,29 @@ describe('streaming', () => {
   })
 
   it('reports sensitive and length finish reasons from the last chunk', async () => {
-    emu.fault({ finishReason: 'sensitive' })
+    emulator().fault({ finishReason: 'sensitive' })
     expect((await collect(client().chatStream(hi))).at(-1)).toMatchObject({ finishReason: 'sensitive' })
-    emu.fault({ finishReason: 'length' })
+    emulator().fault({ finishReason: 'length' })
     expect((await collect(client().chatStream(hi))).at(-1)).toMatchObject({ finishReason: 'length' })
   })
 
   it('raises stream_interrupted, keeping the partial text, when the stream is cut before [DONE]', async () => {
-    emu.reply = () => 'abcdefghijklmnop'
-    emu.fault({ cutAfterChunks: 2 })
+    emulator().reply = () => 'abcdefghijklmnop'
+    emulator().fault({ cutAfterChunks: 2 })
     const error = await failure(collect(client().chatStream(hi)))
     expect(error.kind).toBe('stream_interrupted')
     expect(error.partialText).toBe('abcdefgh')
   })
 
   it('raises stream_interrupted on a malformed chunk', async () => {
-    emu.fault({ malformedAfterChunks: 1 })
+    emulator().fault({ malformedAfterChunks: 1 })
     const error = await failure(collect(client().chatStream(hi)))
     expect(error.kind).toBe('stream_interrupted')
     expect(error.partialText).toBe('echo')
   })
 
   it('raises the GLM code of an error object inside the stream', async () => {
-    emu.fault({ streamError: { code: '1301', message: '系统检测到输入或生成内容可能包含不安全或敏感内容', afterChunks: 1 } })
+    emulator().fault({ streamError: { code: '1301', message: '系统检测到输入或生成内容可能包含不安全或敏感内容', afterChunks: 1 } })
     const error = await failure(collect(client().chatStream(hi)))
     expect(error).toMatchObject({ kind: 'stream_error', glmCode: '1301', partialText: 'echo' })
   })
@@ -219,13 +212,13 @@ describe('streaming', () => {
   })
 
   it('retries before the first byte: a 503 then a good stream', async () => {
-    emu.fault({ status: 503, code: '1305' })
+    emulator().fault({ status: 503, code: '1305' })
     const events = await collect(client().chatStream(hi))
     expect(events.at(-1)).toMatchObject({ type: 'finish', text: 'echo: 你好' })
   })
 
   it('passes tool calls through from a stream', async () => {
-    emu.reply = () => ({ content: '', toolCalls: [{ name: 'give_map', arguments: '{"to":"player"}' }] })
+    emulator().reply = () => ({ content: '', toolCalls: [{ name: 'give_map', arguments: '{"to":"player"}' }] })
     const events = await collect(client().chatStream(hi))
     expect(events.find((e) => e.type === 'tool_calls')).toMatchObject({ toolCalls: [{ function: { name: 'give_map', arguments: '{"to":"player"}' } }] })
     expect(events.at(-1)).toMatchObject({ finishReason: 'tool_calls' })
@@ -277,15 +270,15 @@ describe('auth', () => {
 
 describe('OpenAI-compatible bases (Ollama, vLLM)', () => {
   it('talks to /v1 and reads the OpenAI error shape (code null)', async () => {
-    const c = createGlmClient({ apiKey: emu.apiKey, baseUrl: emu.openaiUrl })
+    const c = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().openaiUrl })
     expect((await c.chat(hi)).content).toBe('echo: 你好')
     const error = await failure(c.chat({ ...hi, model: 'llama3' }))
     expect(error).toMatchObject({ status: 400, glmCode: undefined, message: '模型不存在，请检查模型代码。' })
   })
 
   it('reads the older function_call finish reason', async () => {
-    emu.reply = () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] })
-    const c = createGlmClient({ apiKey: emu.apiKey, baseUrl: emu.openaiUrl })
+    emulator().reply = () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] })
+    const c = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().openaiUrl })
     expect((await c.chat(hi)).finishReason).toBe('function_call')
   })
 })

@@ -142,8 +142,10 @@ export class GlmEmulator {
     return this.requests.filter((r) => r.path.endsWith('/chat/completions'))
   }
 
+  /** Back to how it started: no recorded requests, no faults, the reply policy it was created with. */
   reset(): void {
     this.requests.length = 0
+    this.reply = this.options.reply ?? { type: 'echo' }
     this.clearFaults()
     this.#lineIndex = 0
     this.#served = 0

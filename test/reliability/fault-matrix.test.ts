@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createConversation, createDialogueHandler, glmProvider, restoreConversation, type Conversation, type GlmProviderOptions } from '@parley/engine'
-import { startGlmEmulator, type Fault, type GlmEmulator } from '../glm-emulator/emulator.ts'
+import { type Fault } from '../glm-emulator/emulator.ts'
 import { informant } from '../helpers/npcs.ts'
+import { useEmulator } from '../helpers/emulator.ts'
 
 interface Case {
   name: string
@@ -32,19 +33,11 @@ const MATRIX: Case[] = [
   { name: 'empty reply', fault: { empty: true }, code: 'empty_reply', retryable: false },
 ]
 
-let emu: GlmEmulator
-beforeAll(async () => {
-  emu = await startGlmEmulator({ chunkSize: 2 })
-})
-afterAll(() => emu.close())
-beforeEach(() => {
-  emu.reset()
-  emu.reply = () => '这条街上的事，我知道的不少。'
-})
+const emulator = useEmulator({ chunkSize: 2, reply: () => '这条街上的事，我知道的不少。' })
 
 const options = (c: Case): GlmProviderOptions => ({
-  apiKey: emu.apiKey,
-  baseUrl: c.fault === 'refused' ? 'http://127.0.0.1:9/api/paas/v4' : emu.url,
+  apiKey: emulator().apiKey,
+  baseUrl: c.fault === 'refused' ? 'http://127.0.0.1:9/api/paas/v4' : emulator().url,
   retry: { limit: 2, baseDelayMs: 1 },
   timeoutMs: 150,
 })
@@ -56,15 +49,14 @@ const committed = (c: Conversation) => ({ history: c.history(), items: c.items()
  * continued on a provider pointed at the fault.
  */
 async function seasoned(c: Case): Promise<Conversation> {
-  const healthy = createConversation(informant(), { provider: glmProvider({ ...options(c), baseUrl: emu.url }) })
+  const healthy = createConversation(informant(), { provider: glmProvider({ ...options(c), baseUrl: emulator().url }) })
   await healthy.say('你好，我在找山贼透子')
   healthy.give('gold', 50)
   healthy.setFlag('met_bandits')
   await healthy.say('透子在哪？')
   const snapshot = healthy.snapshot()
   healthy.stop()
-  emu.reset()
-  emu.reply = () => '这条街上的事，我知道的不少。'
+  emulator().reset()
   return restoreConversation(informant(), snapshot, { provider: glmProvider(options(c)) })
 }
 
@@ -82,13 +74,13 @@ describe.each(['say', 'stream'] as const)('fault matrix through the engine (%s)'
     it(`${c.name}: the player sees the fallback line, the game sees the code, nothing changes`, async () => {
       const convo = await seasoned(c)
       const before = committed(convo)
-      if (c.fault !== 'refused') emu.faultWith(() => c.fault as Fault)
+      if (c.fault !== 'refused') emulator().faultWith(() => c.fault as Fault)
       const r = await turn(convo, mode)
       expect(r.kind).toBe('fallback')
       expect(r.text).toBe('抱歉，刚才我打盹了，我再试试')
       expect(r.error).toMatchObject({ code: c.code, ...(c.glmCode && { glmCode: c.glmCode }) })
       expect(committed(convo)).toEqual(before)
-      if (c.fault !== 'refused') expect(emu.chatRequests.length).toBe(c.retryable ? 3 : 1)
+      if (c.fault !== 'refused') expect(emulator().chatRequests.length).toBe(c.retryable ? 3 : 1)
       convo.stop()
     })
 
@@ -96,11 +88,11 @@ describe.each(['say', 'stream'] as const)('fault matrix through the engine (%s)'
       it(`${c.name} once: the retry succeeds and the turn appears once`, async () => {
         const convo = await seasoned(c)
         const before = committed(convo)
-        emu.fault(c.fault as Fault)
+        emulator().fault(c.fault as Fault)
         const r = await turn(convo, mode)
         expect(r.kind).toBe('reply')
         expect(convo.history()).toEqual([...before.history, { role: 'user', content: '幕后BOSS在哪？' }, { role: 'assistant', content: '这条街上的事，我知道的不少。' }])
-        expect(new Set(emu.chatRequests.map((q) => q.body.request_id)).size).toBe(1)
+        expect(new Set(emulator().chatRequests.map((q) => q.body.request_id)).size).toBe(1)
         convo.stop()
       })
     }
@@ -117,7 +109,7 @@ describe('fault matrix through the demo server\'s handler', () => {
       const { id } = (await (await call('POST', '/conversations', { npc: 'informant' })).json()) as { id: string }
       await call('POST', `/conversations/${id}/items`, { item: 'gold', count: 50 })
       const before = (await (await call('GET', `/conversations/${id}`)).json()) as Record<string, unknown>
-      if (c.fault !== 'refused') emu.faultWith(() => c.fault as Fault)
+      if (c.fault !== 'refused') emulator().faultWith(() => c.fault as Fault)
       const accept: Record<string, string> = c.streamOnly ? { accept: 'text/event-stream' } : {}
       const res = await call('POST', `/conversations/${id}/messages`, { text: '幕后BOSS在哪？' }, accept)
       const text = await res.text()

@@ -1,22 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createConversation, glmProvider } from '@parley/engine'
-import { startGlmEmulator, type GlmEmulator } from '../glm-emulator/emulator.ts'
 import { allNpcs } from '../helpers/npcs.ts'
+import { useEmulator } from '../helpers/emulator.ts'
 
-let emu: GlmEmulator
-beforeAll(async () => {
-  emu = await startGlmEmulator()
-})
-afterAll(() => emu.close())
+const emulator = useEmulator()
 
 describe('many conversations in one process', () => {
   it('never share history or state, however their turns interleave', async () => {
-    emu.reply = async (req) => {
+    emulator().reply = async (req) => {
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 8)))
       return `echo: ${req.body.messages.at(-1).content}`
     }
     const npcs = await allNpcs()
-    const provider = glmProvider({ apiKey: emu.apiKey, baseUrl: emu.url })
+    const provider = glmProvider({ apiKey: emulator().apiKey, baseUrl: emulator().url })
     const convos = Array.from({ length: 40 }, (_, i) => ({ i, npc: npcs[i % 2]!, c: createConversation(npcs[i % 2]!, { provider }) }))
     await Promise.all(
       convos.map(async ({ i, npc, c }) => {
@@ -31,7 +27,7 @@ describe('many conversations in one process', () => {
       expect(c.items()).toEqual(i % 4 === 0 ? { [Object.keys(npc.items)[0]!]: i + 1 } : {})
     }
     // Each request carried only its own conversation's lines.
-    for (const r of emu.chatRequests) {
+    for (const r of emulator().chatRequests) {
       const owners = new Set(r.body.messages.filter((m: { role: string }) => m.role === 'user').map((m: { content: string }) => /conversation (\d+)/.exec(m.content)?.[1]).filter(Boolean))
       expect(owners.size).toBe(1)
     }

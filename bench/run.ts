@@ -14,6 +14,7 @@ import { tokenSection } from './sections/tokens.ts'
 import { scaleSection } from './sections/scale.ts'
 import { contentSection } from './sections/content.ts'
 import { serverSection } from './sections/server.ts'
+import { loreSection } from './sections/lore.ts'
 import { ROOT } from './lib.ts'
 
 const quick = process.argv.includes('--quick')
@@ -27,6 +28,7 @@ const sections = [
   ['scale', scaleSection],
   ['content', contentSection],
   ['server', serverSection],
+  ['lore', loreSection],
 ] as const
 
 const started = Date.now()

@@ -1,16 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { npcJsonSchema } from '@parley/engine'
 import { runCli } from '../packages/engine/src/cli/run.ts'
 import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
 import { ROOT } from './helpers/npcs.ts'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+
+const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
 
 /** Runs the real `pnpm parley …` command, as a designer would. */
 function parley(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('pnpm', ['-s', 'parley', ...args], { cwd: ROOT, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
+    // `--dir D` (first) runs the command inside D, as a designer working in another checkout would.
+    const [cwd, rest] = args[0] === '--dir' ? [args[1]!, args.slice(2)] : [ROOT, args]
+    const command = cwd === ROOT ? ['pnpm', ['-s', 'parley', ...rest]] as const : [process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...rest]] as const
+    const child = spawn(command[0], [...command[1]], { cwd, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -125,6 +134,21 @@ describe('parley chat', () => {
     const r = await parley(['chat', 'informant', '--provider', 'scripted'], { input: 'hi\n', env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url } })
     expect(r.stdout).toContain('scripted provider')
     expect(emu.chatRequests).toHaveLength(1)
+  })
+
+  it('`parley index` embeds lore once; the second run is all cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-index-'))
+    try {
+      cpSync(`${ROOT}content`, join(dir, 'content'), { recursive: true })
+      const env = { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url }
+      const first = await parley(['--dir', dir, 'index'], { env })
+      expect(first.stdout).toContain('informant: 9 lore chunks, 9 embedded now, 0 from the cache')
+      const second = await parley(['--dir', dir, 'index'], { env })
+      expect(second.stdout).toContain('informant: 9 lore chunks, 0 embedded now, 9 from the cache')
+      expect((await parley(['--dir', dir, 'index'])).stderr).toContain('set GLM_API_KEY')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('shows the fallback line, not a stack trace, when GLM is down', async () => {

@@ -3,7 +3,7 @@ import { createConversation, glmProvider, isParleyError, restoreConversation, sc
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { allNpcs, editedInformant, informant } from './helpers/npcs.ts'
 import { expectValidGlmMessages } from './helpers/glm-rules.ts'
-import { findLeaks, forbiddenFragments } from './helpers/leaks.ts'
+import { findLeaks, forbiddenFragments, forbiddenLore } from './helpers/leaks.ts'
 import { HOSTILE_LINES, HUGE_LINE } from './fixtures/hostile-lines.ts'
 import { useEmulator } from './helpers/emulator.ts'
 
@@ -45,6 +45,12 @@ describe('secrets', () => {
         // By construction: the model never received the fact, so even a model that repeats its
         // whole prompt cannot say it.
         expect(findLeaks(replies.map((r) => JSON.stringify(r)), fragments)).toEqual([])
+      }
+      // Gated lore is held to the same rule as secrets.
+      for (const [i, source] of (npc.lore?.sources ?? []).entries()) {
+        if (!source.unlock) continue
+        const fragments = forbiddenLore(npc, i, HOSTILE_LINES)
+        expect(findLeaks(emulator().requests.map((r) => r.raw), fragments), `${npc.id}/lore ${source.id} leaked`).toEqual([])
       }
       c.stop()
     }

@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createDialogueHandler, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
-import { loadNpcDir } from '@parley/engine/node'
+import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
@@ -25,12 +25,13 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
   const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
-  const provider: Provider = e.GLM_API_KEY
-    ? glmProvider({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL, model: e.GLM_MODEL })
-    : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
+  const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
+  const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
   const handler = createDialogueHandler({
     npcs,
     provider,
+    // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
+    ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(join(root, '.parley-cache/embeddings')) } } }),
     idleMs: Number(e.PARLEY_IDLE_MS ?? 30 * 60_000),
     ratePerMinute: Number(e.PARLEY_RATE_PER_MINUTE ?? 60),
   })

@@ -17,6 +17,7 @@ function publicText(npc: Npc): string {
     ...npc.secrets.map((s) => s.locked_hint ?? ''),
     ...Object.values(npc.items).map((i) => i.name),
     ...Object.values(npc.flags ?? {}).map((f) => f?.note ?? ''),
+    ...(npc.lore?.sources ?? []).filter((l) => !l.unlock).map((l) => l.text ?? ''),
   ]
     .join('\n')
     .replace(/\s+/g, '')
@@ -33,6 +34,13 @@ export function forbiddenFragments(npc: Npc, secretId: string, playerLines: read
   const allowed = publicText(npc) + playerLines.join('\n').replace(/\s+/g, '')
   const whole = [secret.fact, secret.on_unlock, secret.reveal].filter((s): s is string => !!s)
   return [...whole, ...windows(secret.fact, 6).filter((w) => !allowed.includes(w))]
+}
+
+/** The same for a gated lore entry: its text must not leave the engine while it is locked. */
+export function forbiddenLore(npc: Npc, sourceIndex: number, playerLines: readonly string[]): string[] {
+  const text = npc.lore!.sources[sourceIndex]!.text!
+  const allowed = publicText(npc) + playerLines.join('\n').replace(/\s+/g, '')
+  return [text, ...windows(text, 6).filter((w) => !allowed.includes(w))]
 }
 
 /** The leaked fragments found in raw request bodies (decoded too, in case of \u escapes). */

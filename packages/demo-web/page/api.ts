@@ -12,6 +12,7 @@ export interface ConversationView {
   secrets: Secret[]
   history: Message[]
   lastRequest: Message[] | null
+  lore?: string[]
 }
 export interface TurnView {
   text: string

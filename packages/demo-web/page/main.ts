@@ -75,6 +75,7 @@ function renderBackstage(view: ConversationView, flash: string[] = []) {
   $('bs-state').textContent = view.state
   $('bs-turns').textContent = String(view.turns)
   $('bs-items').textContent = Object.entries(view.items).map(([k, n]) => `${k}×${n}`).join(', ') || '—'
+  $('bs-lore').textContent = view.lore?.join(', ') || '—'
   const secrets = $<HTMLUListElement>('bs-secrets')
   secrets.replaceChildren(
     ...view.secrets.map((s) => {

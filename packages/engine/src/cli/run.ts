@@ -5,6 +5,9 @@ import { formatIssue, isContentError } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
 import { loadNpcDir, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
 import { runChat } from './chat.ts'
+import { DiskEmbeddingCache } from '../lore/disk-cache.ts'
+import { indexLore } from '../lore/retrieve.ts'
+import { createGlmClient } from '../glm/client.ts'
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
@@ -18,6 +21,8 @@ const USAGE = `Usage: parley <command>
 
   lint [paths…]                 check NPC files (default: content/npcs)
   schema                        print the JSON Schema of the NPC file
+  index [paths…]                embed NPCs' lore with GLM embedding-3 into .parley-cache/
+                                (needs GLM_API_KEY; unchanged lore is never embedded twice)
   chat <npc-file-or-id>         talk to an NPC in the terminal
        [--provider glm|scripted] [--dir content/npcs]
 
@@ -32,6 +37,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     switch (command) {
       case 'lint':
         return await lint(rest, io, say, complain)
+      case 'index':
+        return await index(rest, io, say, complain)
       case 'schema':
         say(JSON.stringify(npcJsonSchema(), null, 2))
         return 0
@@ -93,6 +100,23 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
     return 1
   }
   say(`${files.length} NPC file${files.length === 1 ? '' : 's'} OK`)
+  return 0
+}
+
+async function index(args: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+  if (!io.env.GLM_API_KEY) {
+    complain('parley index embeds lore with GLM: set GLM_API_KEY (and GLM_BASE_URL for a compatible server); BM25 retrieval needs no index')
+    return 2
+  }
+  const { npcs, issues } = await loadNpcs((args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p)))
+  for (const issue of issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
+  if (issues.length) return 1
+  const cache = new DiskEmbeddingCache(resolve(io.cwd, '.parley-cache/embeddings'))
+  const client = createGlmClient({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL })
+  for (const npc of npcs.filter((n) => n.lore)) {
+    const { chunks, sent } = await indexLore(npc, { client, cache }, (done, total) => say(`  ${npc.id}: embedded ${done}/${total} new chunks`))
+    say(`${npc.id}: ${chunks} lore chunks, ${sent} embedded now, ${chunks - sent} from the cache (gated lore waits until it unlocks)`)
+  }
   return 0
 }
 

@@ -1,6 +1,7 @@
 export { parseNpc, MAX_FILE_BYTES } from './parse.ts'
 export { npcSchema, conditionSchema } from './schema.ts'
-export type { Npc, NpcFile, Secret, ScriptedReply } from './schema.ts'
+export type { Npc, NpcFile, Secret, ScriptedReply, LoreSource } from './schema.ts'
+export type { ParseOptions } from './parse.ts'
 export { ContentError, isContentError, formatIssue } from './issues.ts'
 export type { ContentIssue, ContentIssueCode } from './issues.ts'
 export { npcJsonSchema } from './json-schema.ts'

@@ -16,6 +16,7 @@ export type ContentIssueCode =
   | 'too_complex'
   | 'id_clash'
   | 'unreadable'
+  | 'missing_file'
 
 export interface ContentIssue {
   /** The file, as given to the parser. */

@@ -35,4 +35,21 @@ describe('loadNpcDir', () => {
       rmSync(dir, { recursive: true })
     }
   })
+
+  it('reads lore files relative to the NPC file, and reports a missing one at its line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npcs-'))
+    try {
+      mkdirSync(join(dir, 'lore'))
+      writeFileSync(join(dir, 'lore', 'town.md'), '# Town\n\nThe mill burned down last winter.')
+      writeFileSync(join(dir, 'a.yaml'), npc('a', 'lore:\n  sources:\n    - file: lore/town.md\n'))
+      writeFileSync(join(dir, 'b.yaml'), npc('b', 'lore:\n  sources:\n    - file: lore/nowhere.md\n'))
+      const error = (await loadNpcDir(dir).catch((e: unknown) => e)) as ContentError
+      expect(error.issues.map((i) => [i.path.replace(dir, ''), i.line, i.col, i.code, i.message])).toEqual([['/b.yaml', 7, 13, 'missing_file', 'cannot read lore file "lore/nowhere.md"']])
+      rmSync(join(dir, 'b.yaml'))
+      const [a] = await loadNpcDir(dir)
+      expect(a!.lore!.sources[0]!.text).toContain('The mill burned down')
+    } finally {
+      rmSync(dir, { recursive: true })
+    }
+  })
 })

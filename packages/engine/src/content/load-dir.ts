@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { parseNpc } from './parse.ts'
 import { ContentError, type ContentIssue } from './issues.ts'
 import type { Npc } from './schema.ts'
@@ -61,5 +62,12 @@ export async function loadNpcFile(path: string): Promise<Npc> {
   } catch (error) {
     throw new ContentError([{ path, line: 1, col: 1, code: 'unreadable', message: `cannot read file: ${(error as Error).message}` }])
   }
-  return parseNpc(text, path)
+  const readLore = (relative: string) => {
+    try {
+      return readFileSync(resolve(dirname(path), relative), 'utf8')
+    } catch {
+      return undefined
+    }
+  }
+  return parseNpc(text, path, { readFile: readLore })
 }

@@ -22,7 +22,15 @@ type Position = { line: number; col: number }
  * @example
  * const npc = parseNpc(await readFile(p, 'utf8'), p)
  */
-export function parseNpc(text: string, path = '<npc>'): Npc {
+export interface ParseOptions {
+  /**
+   * Reads a lore file named relative to the NPC file; returns undefined when it cannot. Without it
+   * (in a browser, say) lore files stay unread and only inline lore is used.
+   */
+  readFile?: ((relativePath: string) => string | undefined) | undefined
+}
+
+export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {}): Npc {
   const issues: ContentIssue[] = []
   const add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => {
     if (issues.length < MAX_ISSUES) issues.push({ path, line: at.line, col: at.col, code, message, hint })
@@ -88,6 +96,20 @@ export function parseNpc(text: string, path = '<npc>'): Npc {
     throw new ContentError(issues)
   }
   const { $schema: _ignored, ...npc } = parsed.data
+  if (npc.lore && options.readFile) {
+    const sources = npc.lore.sources.map((source, i) => {
+      if (source.file === undefined) return source
+      const content = options.readFile!(source.file)
+      if (content === undefined) {
+        const { node } = locate(doc, ['lore', 'sources', i, 'file'])
+        add('missing_file', position(lineCounter, node), `cannot read lore file "${source.file}"`, 'the path is relative to this NPC file')
+        return source
+      }
+      return { ...source, text: content }
+    })
+    if (issues.length > 0) throw new ContentError(issues)
+    npc.lore = { ...npc.lore, sources }
+  }
   return { ...npc, source: path }
 }
 

@@ -35,6 +35,24 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
     }
     if ('unlock' in secret) checkCondition(secret.unlock, ['secrets', i, 'unlock'])
   })
+  const lore = isRecord(data.lore) && Array.isArray(data.lore.sources) ? data.lore.sources : []
+  const loreIds = new Map<string, number>()
+  lore.forEach((source, i) => {
+    if (!isRecord(source)) return
+    const has = (k: string) => source[k] !== undefined
+    if (has('text') === has('file')) {
+      problems.push({ path: ['lore', 'sources', i], code: 'invalid_value', message: 'a lore source has either "text" or "file"', hint: 'put inline lore under text:, or a Markdown file path under file:' })
+    }
+    if (typeof source.id === 'string') {
+      const first = loreIds.get(source.id)
+      if (first !== undefined) problems.push({ path: ['lore', 'sources', i, 'id'], code: 'duplicate_id', message: `lore id "${source.id}" is already used by lore.sources[${first}]` })
+      else loreIds.set(source.id, i)
+    }
+    if ('unlock' in source) checkCondition(source.unlock, ['lore', 'sources', i, 'unlock'])
+  })
+  if (isRecord(data.lore) && isRecord(data.lore.chunk) && typeof data.lore.chunk.window === 'number' && typeof data.lore.chunk.overlap === 'number' && data.lore.chunk.overlap >= data.lore.chunk.window) {
+    problems.push({ path: ['lore', 'chunk', 'overlap'], code: 'invalid_value', message: 'the overlap must be smaller than the window' })
+  }
   const replies = isRecord(data.scripted) && Array.isArray(data.scripted.replies) ? data.scripted.replies : []
   replies.forEach((reply, i) => {
     if (isRecord(reply) && 'when' in reply) checkCondition(reply.when, ['scripted', 'replies', i, 'when'])

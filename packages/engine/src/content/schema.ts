@@ -99,6 +99,30 @@ export const npcSchema = z
       .optional()
       .describe('when present, conditions may only name flags declared here'),
     secrets: z.array(secretSchema).default([]),
+    lore: z
+      .strictObject({
+        sources: z
+          .array(
+            z.strictObject({
+              id: id.optional().describe('names the entry in lint output and the behind-the-scenes panel'),
+              text: text.optional().describe('the lore itself, inline'),
+              file: text.optional().describe('a Markdown or text file, relative to this NPC file; may be shared by several NPCs'),
+              keywords: z.array(text).min(1).optional().describe('a player line containing one of these ranks this entry first'),
+              priority: z.int().min(0).max(10).default(0).describe('breaks ties between equally relevant entries'),
+              unlock: conditionSchema.optional().describe('gated lore: never retrieved, embedded or sent until this holds'),
+            }),
+          )
+          .min(1),
+        retriever: z.enum(['bm25', 'embeddings', 'hybrid']).default('bm25').describe('bm25 works offline; embeddings and hybrid use GLM embedding-3'),
+        top_k: z.int().min(1).max(20).default(3),
+        max_tokens: z.int().min(50).max(8000).default(600).describe('budget for retrieved lore in each system message'),
+        chunk: z
+          .strictObject({ window: z.int().min(20).max(4000).default(160), overlap: z.int().min(0).max(1000).default(30) })
+          .default({ window: 160, overlap: 30 })
+          .describe('sliding window over sentences, in tokens'),
+      })
+      .optional()
+      .describe('what the NPC knows of its world, retrieved per turn'),
     scripted: z
       .strictObject({
         replies: z.array(replySchema).default([]),
@@ -112,6 +136,7 @@ export const npcSchema = z
 export type NpcFile = z.output<typeof npcSchema>
 export type Secret = NpcFile['secrets'][number]
 export type ScriptedReply = NonNullable<NpcFile['scripted']>['replies'][number]
+export type LoreSource = NonNullable<NpcFile['lore']>['sources'][number]
 
 /** A validated NPC, with where it came from. */
 export interface Npc extends NpcFile {

@@ -6,12 +6,15 @@ import type { GlmMessage } from '../glm/types.ts'
 import { buildMessages } from '../prompt/build.ts'
 import type { Provider } from '../providers/types.ts'
 import { conversationMachine, type ConversationEmitted } from './machine.ts'
-import { emptyData, type ConversationData } from './state.ts'
+import { emptyData, prepareTurn, type ConversationData } from './state.ts'
+import type { EmbeddingOptions } from '../lore/embeddings.ts'
 import { fromSnapshot, toSnapshot, type ConversationSnapshot } from './snapshot.ts'
 import type { ConversationStateName, TurnResult } from './results.ts'
 
 export interface ConversationOptions {
   provider: Provider
+  /** For NPCs whose lore uses `embeddings` or `hybrid` retrieval; without it they use BM25. */
+  lore?: { embeddings?: EmbeddingOptions | undefined } | undefined
 }
 
 export interface TurnOptions {
@@ -48,7 +51,7 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
+      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
     })
     this.actor.on('turn.delta', (e) => this.#pending.get(e.id)?.onDelta?.(e.text))
     this.actor.on('turn.completed', (e) => {
@@ -162,13 +165,19 @@ export class Conversation {
    */
   messages(nextLine?: string): GlmMessage[] {
     const { data } = this.actor.getSnapshot().context
-    const all = buildMessages(this.npc, data, data.history, nextLine ?? '')
-    return nextLine === undefined ? all.slice(0, -1) : all
+    if (nextLine === undefined) return buildMessages(this.npc, data, data.history, '').slice(0, -1)
+    // With lore, this shows BM25's choice; embedding retrieval's choice is in lastRequest().
+    return prepareTurn(this.npc, data, nextLine).messages
   }
 
   /** The exact messages of the last call sent to the provider. */
   lastRequest(): GlmMessage[] | undefined {
     return this.actor.getSnapshot().context.lastRequest
+  }
+
+  /** Ids of the lore chunks retrieved for the last call (`source#n`). */
+  lastLore(): string[] {
+    return [...this.actor.getSnapshot().context.lastLore]
   }
 
   history(): Array<{ role: 'user' | 'assistant'; content: string }> {

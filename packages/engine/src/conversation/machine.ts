@@ -3,6 +3,7 @@ import type { Npc } from '../content/schema.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { RetryInfo } from '../glm/client.ts'
 import type { Provider, ProviderReply } from '../providers/types.ts'
+import type { EmbeddingOptions } from '../lore/embeddings.ts'
 import { commitTurn, failTurn, giveItem, isExitPhrase, prepareTurn, setFlag, type ConversationData, type PreparedTurn } from './state.ts'
 import { describeFailure, type TurnFailure, type TurnResult, type ConversationStateName } from './results.ts'
 
@@ -15,17 +16,21 @@ export interface QueuedLine {
 export interface ConversationContext {
   npc: Npc
   provider: Provider
+  embeddings: EmbeddingOptions | undefined
   data: ConversationData
   ended: boolean
   queue: QueuedLine[]
   current: (QueuedLine & { turn: PreparedTurn }) | undefined
   /** The messages of the last call sent to the provider, for inspection panels. */
   lastRequest: GlmMessage[] | undefined
+  /** Ids of the lore chunks in that call. */
+  lastLore: string[]
 }
 
 export interface ConversationInput {
   npc: Npc
   provider: Provider
+  embeddings?: EmbeddingOptions | undefined
   data: ConversationData
   ended: boolean
 }
@@ -36,18 +41,20 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
+  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retry'; id: number; info: RetryInfo }
   | { type: 'turn.done'; id: number; reply: ProviderReply }
   | { type: 'turn.failed'; id: number; error: unknown }
 
 export type ConversationEmitted =
+  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retrying'; id: number; attempt: number; error: TurnFailure }
   | { type: 'turn.completed'; id: number; result: TurnResult }
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
   | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
-  | { type: 'request.sent'; id: number; messages: GlmMessage[] }
+  | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
 
 type CallerEvent = { type: 'call'; id: number; turn: PreparedTurn; stream: boolean } | { type: 'cancel'; id: number }
 
@@ -66,7 +73,7 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(
       return
     }
     const controller = new AbortController()
-    const { id, turn } = event
+    const { id } = event
     running = { id, controller }
     const settle = (e: ConversationEvent) => {
       // Aborting a call that already finished still makes ky and undici build a DOMException with
@@ -74,8 +81,14 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(
       if (running?.id === id) running = undefined
       sendBack(e)
     }
-    input.provider
-      .reply(
+    const prepared = event.turn.withLore
+      ? event.turn.withLore().then((done) => {
+          sendBack({ type: 'turn.prepared', id, ...done })
+          return { ...event.turn, ...done }
+        })
+      : Promise.resolve(event.turn)
+    prepared
+      .then((turn) => input.provider.reply(
         {
           messages: turn.messages,
           model: input.npc.model,
@@ -86,7 +99,7 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(
           onRetry: (info) => sendBack({ type: 'turn.retry', id, info }),
         },
         event.stream ? (text) => sendBack({ type: 'turn.delta', id, text }) : undefined,
-      )
+      ))
       .then(
         (reply) => settle({ type: 'turn.done', id, reply }),
         (error: unknown) => settle({ type: 'turn.failed', id, error }),
@@ -133,10 +146,15 @@ export const conversationMachine = setup({
     }),
     prepareHead: enqueueActions(({ context, enqueue }) => {
       const [head, ...rest] = context.queue
-      const turn = prepareTurn(context.npc, context.data, head!.text)
-      enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.messages })
-      enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages })
+      const turn = prepareTurn(context.npc, context.data, head!.text, context.embeddings)
+      enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.withLore ? undefined : turn.messages, lastLore: turn.lore })
+      if (!turn.withLore) enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages, lore: turn.lore })
       enqueue.sendTo('caller', { type: 'call', id: head!.id, turn, stream: head!.stream })
+    }),
+    prepared: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'turn.prepared' || !context.current) return
+      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore } } })
+      enqueue.emit({ type: 'request.sent', id: event.id, messages: event.messages, lore: event.lore })
     }),
     emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
     emitRetry: emit(({ context, event }) => ({
@@ -218,7 +236,7 @@ export const conversationMachine = setup({
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, queue: [], current: undefined, lastRequest: undefined }),
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, queue: [], current: undefined, lastRequest: undefined, lastLore: [] }),
   invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc }) },
   initial: 'dispatch',
   on: {
@@ -243,6 +261,7 @@ export const conversationMachine = setup({
       initial: 'thinking',
       on: {
         'player.say': { actions: 'enqueue' },
+        'turn.prepared': { guard: 'isCurrent', actions: 'prepared' },
         'turn.done': { guard: 'isCurrent', actions: 'commit', target: 'dispatch' },
         'turn.failed': { guard: 'isCurrent', actions: 'fail', target: 'dispatch' },
         'turn.cancel': [

@@ -5,6 +5,8 @@ import { buildMessages } from '../prompt/build.ts'
 import { History } from '../prompt/history.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
+import type { EmbeddingOptions } from '../lore/embeddings.ts'
+import { needsEmbeddings, retrieveLore, retrieveLoreSync, type LoreChunk } from '../lore/retrieve.ts'
 
 /** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
 export interface ConversationData {
@@ -60,7 +62,12 @@ export function setFlag(npc: Npc, data: ConversationData, flag: string, on: bool
 /** What one turn will send, and what it will change if, and only if, it succeeds. */
 export interface PreparedTurn {
   line: string
+  /** The request; for embedding retrieval, what it is before the lore is added (see `withLore`). */
   messages: GlmMessage[]
+  /** Ids of the lore chunks in this request. */
+  lore: string[]
+  /** Embedding or hybrid retrieval is asynchronous: this finishes the request once it is done. */
+  withLore?: (() => Promise<{ messages: GlmMessage[]; lore: string[] }>) | undefined
   /** Unlocked by this very line (`said` conditions): part of this call's system message. */
   unlocked: string[]
   saidMatched: string[]
@@ -80,14 +87,31 @@ function saidPatterns(npc: Npc) {
   return list
 }
 
-export function prepareTurn(npc: Npc, data: ConversationData, line: string): PreparedTurn {
+/** What retrieval searches with: the player's line and the one before it, for follow-up questions. */
+function loreQuery(data: ConversationData, line: string): string {
+  const previous = data.history.length >= 2 ? data.history.tail(2)[0]!.content : ''
+  return previous ? `${line}\n${previous}` : line
+}
+
+export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
   const saidMatched = saidPatterns(npc)
     .filter((p) => !data.said.includes(saidKey(p)) && saidRegex(p).test(line))
     .map(saidKey)
   const unlocked = newlyUnlocked(npc, data, line)
   const view = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)
   const state = gameState(view, line)
-  const messages = buildMessages(npc, view, data.history, line)
+  let lore: LoreChunk[] = []
+  let withLore: PreparedTurn['withLore']
+  if (npc.lore) {
+    const query = loreQuery(data, line)
+    if (needsEmbeddings(npc, embeddings)) {
+      withLore = async () => {
+        const chunks = await retrieveLore(npc, query, state, embeddings)
+        return { messages: buildMessages(npc, { ...view, lore: chunks.map((c) => c.text) }, data.history, line), lore: chunks.map((c) => c.id) }
+      }
+    } else lore = retrieveLoreSync(npc, query, state)
+  }
+  const messages = buildMessages(npc, lore.length ? { ...view, lore: lore.map((c) => c.text) } : view, data.history, line)
   const script: ScriptView = {
     replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
     default: npc.scripted?.default,
@@ -95,7 +119,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string): Pre
   const revealed = npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
-  return { line, messages, unlocked, saidMatched, script, revealed }
+  return { line, messages, lore: lore.map((c) => c.id), withLore, unlocked, saidMatched, script, revealed }
 }
 
 /**

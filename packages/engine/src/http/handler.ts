@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
-import { Conversation, restoreConversation } from '../conversation/conversation.ts'
+import { Conversation, restoreConversation, type ConversationOptions } from '../conversation/conversation.ts'
 import type { TurnResult } from '../conversation/results.ts'
 import { isParleyError } from '../errors.ts'
 import type { Provider } from '../providers/types.ts'
@@ -10,6 +10,8 @@ import { RateLimiter } from './rate-limit.ts'
 export interface DialogueHandlerOptions {
   npcs: readonly Npc[]
   provider: Provider | ((npc: Npc) => Provider)
+  /** Embeddings for NPCs whose lore asks for them; without, lore is retrieved with BM25. */
+  lore?: ConversationOptions['lore']
   /** Path prefix the handler is mounted under. Default `/api`. */
   basePath?: string
   /** Largest request body accepted. Default 16 KB. */
@@ -104,6 +106,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       flags: c.flags(),
       secrets: c.secrets(),
       lastRequest: c.lastRequest() ?? null,
+      lore: c.lastLore(),
     }
   }
 
@@ -140,7 +143,8 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
         const oldest = mine.sort((a, b) => a.lastUsed - b.lastUsed)[0]!
         for (const [id, e] of conversations) if (e === oldest) (e.convo.stop(), conversations.delete(id))
       }
-      const convo = body.snapshot === undefined ? new Conversation(npc, { provider: providerFor(npc) }) : restoreConversation(npc, body.snapshot, { provider: providerFor(npc) })
+      const conversationOptions = { provider: providerFor(npc), lore: options.lore }
+      const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions) : restoreConversation(npc, body.snapshot, conversationOptions)
       const id = randomId()
       const entry = { convo, owner: client, lastUsed: now() }
       conversations.set(id, entry)

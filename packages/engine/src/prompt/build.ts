@@ -27,15 +27,16 @@ function examples(npc: Npc): readonly GlmMessage[] {
 }
 
 /**
- * The system message changes only when a gift, a flag or an unlock does, and those replace the
- * state's arrays and objects; so the last text per NPC is kept and reused while they are the same.
+ * The system message changes only when a gift, a flag, an unlock or the retrieved lore does, and
+ * those replace the state's arrays and objects; so the last text per NPC is reused while they are
+ * the same.
  */
-const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; text: string }>()
+const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; lore: unknown; text: string }>()
 
 function systemMessage(npc: Npc, state: PromptState): string {
   const hit = systemCache.get(npc)
-  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags) return hit.text
+  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.lore === state.lore) return hit.text
   const text = buildSystemMessage(npc, state)
-  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, text })
+  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, lore: state.lore, text })
   return text
 }

@@ -39,6 +39,13 @@ export class History {
     return new History(this.length + entries.length, last)
   }
 
+  /** The last `count` entries, oldest first, walking back no further than that. */
+  tail(count: number): HistoryEntry[] {
+    const out: HistoryEntry[] = []
+    for (let node = this.#last; node && out.length < count; node = node.prev) out.push(node.entry)
+    return out.reverse()
+  }
+
   toArray(): HistoryEntry[] {
     const out = new Array<HistoryEntry>(this.length)
     let node = this.#last

@@ -4,11 +4,13 @@ export interface PromptState {
   readonly unlocked: ReadonlySet<string> | readonly string[]
   readonly items: Readonly<Record<string, number>>
   readonly flags: readonly string[]
+  /** Lore retrieved for this turn (already filtered by unlock conditions). */
+  readonly lore?: readonly string[] | undefined
 }
 
 const LABELS = {
-  zh: { known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
-  en: { known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
+  zh: { lore: '【与玩家问题相关的背景资料（仅在相关时使用）】', known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
+  en: { lore: 'Background that may help with this question (use only if relevant):', known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
 }
 
 const hasCjk = (text: string) => /[\u3400-\u9fff]/.test(text)
@@ -43,5 +45,6 @@ export function buildSystemMessage(npc: Npc, state: PromptState): string {
   if (given.length) parts.push(`${l.items}${l === LABELS.zh ? '' : ' '}${given.join(l.sep)}`)
   const notes = state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n)
   if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
+  if (state.lore?.length) parts.push(`${l.lore}\n${state.lore.map((t) => `<<<\n${t}\n>>>`).join('\n')}`)
   return parts.join('\n\n')
 }

@@ -1,0 +1,8 @@
+export { chunkText, splitSentences } from './chunk.ts'
+export type { ChunkOptions } from './chunk.ts'
+export { tokenize } from './tokenize.ts'
+export { Bm25Index } from './bm25.ts'
+export { MemoryEmbeddingCache, embedTexts, cosine } from './embeddings.ts'
+export type { EmbeddingCache, EmbeddingOptions } from './embeddings.ts'
+export { retrieveLore, retrieveLoreSync, indexLore, loreIndex, availableChunks, needsEmbeddings } from './retrieve.ts'
+export type { LoreChunk } from './retrieve.ts'

@@ -17,6 +17,7 @@ export type ContentIssueCode =
   | 'id_clash'
   | 'unreadable'
   | 'missing_file'
+  | 'unknown_action'
 
 export interface ContentIssue {
   /** The file, as given to the parser. */

@@ -53,9 +53,28 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
   if (isRecord(data.lore) && isRecord(data.lore.chunk) && typeof data.lore.chunk.window === 'number' && typeof data.lore.chunk.overlap === 'number' && data.lore.chunk.overlap >= data.lore.chunk.window) {
     problems.push({ path: ['lore', 'chunk', 'overlap'], code: 'invalid_value', message: 'the overlap must be smaller than the window' })
   }
+  const actions = Array.isArray(data.actions) ? data.actions : []
+  const actionNames = new Map<string, number>()
+  actions.forEach((action, i) => {
+    if (!isRecord(action)) return
+    if (typeof action.name === 'string') {
+      const first = actionNames.get(action.name)
+      if (first !== undefined) problems.push({ path: ['actions', i, 'name'], code: 'duplicate_id', message: `action "${action.name}" is already defined by actions[${first}]` })
+      else actionNames.set(action.name, i)
+    }
+    if ('when' in action) checkCondition(action.when, ['actions', i, 'when'])
+    const flag = isRecord(action.effect) ? action.effect.set_flag : undefined
+    if (typeof flag === 'string' && flags && !flags.includes(flag)) {
+      problems.push({ path: ['actions', i, 'effect', 'set_flag'], code: 'unknown_flag', message: `unknown flag "${flag}"`, hint: didYouMean(flag, flags) ?? 'declare it under "flags:"' })
+    }
+  })
   const replies = isRecord(data.scripted) && Array.isArray(data.scripted.replies) ? data.scripted.replies : []
   replies.forEach((reply, i) => {
     if (isRecord(reply) && 'when' in reply) checkCondition(reply.when, ['scripted', 'replies', i, 'when'])
+    const name = isRecord(reply) && isRecord(reply.action) ? reply.action.name : undefined
+    if (typeof name === 'string' && !actionNames.has(name)) {
+      problems.push({ path: ['scripted', 'replies', i, 'action', 'name'], code: 'unknown_action', message: `unknown action "${name}"`, hint: didYouMean(name, actionNames.keys()) ?? 'declare it under "actions:"' })
+    }
   })
   return problems
 

@@ -57,6 +57,30 @@ const replySchema = z.strictObject({
   keywords: z.array(text).min(1).optional().describe('any of these in the player\'s line selects this reply'),
   when: conditionSchema.optional().describe('the reply is only available while this holds'),
   say: text,
+  action: z
+    .strictObject({ name: z.string().min(1), arguments: z.record(z.string(), z.unknown()).default({}) })
+    .optional()
+    .describe('the scripted NPC does this action first (if it is offered), then says the line'),
+})
+
+const parameterSchema = z.strictObject({
+  type: z.enum(['string', 'integer', 'number', 'boolean']),
+  description: text.optional(),
+  enum: z.array(z.union([z.string(), z.number()])).min(1).optional().describe('the only values allowed'),
+  required: z.boolean().default(true),
+})
+
+const actionSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'action names use letters, digits, "_" and "-" (at most 64), as GLM\'s tools require'),
+  description: text.describe('tells the model when to use it'),
+  parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'parameter names are identifiers'), parameterSchema).default({}),
+  when: conditionSchema.optional().describe('the action is offered to the model only while this holds'),
+  effect: z
+    .strictObject({
+      set_flag: id.optional().describe('set when the game carries the action out, so conditions can see it'),
+      end_conversation: z.boolean().optional().describe('the conversation ends after the NPC\'s line'),
+    })
+    .optional(),
 })
 
 export const npcSchema = z
@@ -99,6 +123,8 @@ export const npcSchema = z
       .optional()
       .describe('when present, conditions may only name flags declared here'),
     secrets: z.array(secretSchema).default([]),
+    actions: z.array(actionSchema).default([]).describe('what the NPC can do in the game, through GLM function calling'),
+    max_action_rounds: z.int().min(1).max(10).default(3).describe('tool calls allowed in one turn before the NPC must speak'),
     lore: z
       .strictObject({
         sources: z
@@ -137,6 +163,7 @@ export type NpcFile = z.output<typeof npcSchema>
 export type Secret = NpcFile['secrets'][number]
 export type ScriptedReply = NonNullable<NpcFile['scripted']>['replies'][number]
 export type LoreSource = NonNullable<NpcFile['lore']>['sources'][number]
+export type NpcAction = NpcFile['actions'][number]
 
 /** A validated NPC, with where it came from. */
 export interface Npc extends NpcFile {

@@ -8,6 +8,9 @@ import type { Provider } from '../providers/types.ts'
 import { conversationMachine, type ConversationEmitted } from './machine.ts'
 import { emptyData, prepareTurn, type ConversationData } from './state.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
+import type { HistoryEntry } from '../prompt/history.ts'
+import type { ActionSettings } from './machine.ts'
+import type { ActionOutcome } from './turn-runner.ts'
 import { fromSnapshot, toSnapshot, type ConversationSnapshot } from './snapshot.ts'
 import type { ConversationStateName, TurnResult } from './results.ts'
 
@@ -15,6 +18,8 @@ export interface ConversationOptions {
   provider: Provider
   /** For NPCs whose lore uses `embeddings` or `hybrid` retrieval; without it they use BM25. */
   lore?: { embeddings?: EmbeddingOptions | undefined } | undefined
+  /** How the game decides the actions the model asks for (see `resolveAction`). */
+  actions?: ActionSettings | undefined
 }
 
 export interface TurnOptions {
@@ -51,7 +56,7 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
+      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
     })
     this.actor.on('turn.delta', (e) => this.#pending.get(e.id)?.onDelta?.(e.text))
     this.actor.on('turn.completed', (e) => {
@@ -153,6 +158,14 @@ export class Conversation {
     return { unlocked }
   }
 
+  /**
+   * The game's answer to an action the model asked for (`action.requested`), when no handler was
+   * given: `{ ok: true, result }` if it happened, `{ ok: false, reason }` if not.
+   */
+  resolveAction(callId: string, outcome: ActionOutcome): void {
+    this.actor.send({ type: 'action.resolve', callId, outcome })
+  }
+
   /** Ends the conversation; an in-flight turn is cancelled and history is left as it was. */
   end(): TurnResult {
     this.actor.send({ type: 'game.end' })
@@ -180,7 +193,7 @@ export class Conversation {
     return [...this.actor.getSnapshot().context.lastLore]
   }
 
-  history(): Array<{ role: 'user' | 'assistant'; content: string }> {
+  history(): HistoryEntry[] {
     return this.actor.getSnapshot().context.data.history.toArray().map((h) => ({ ...h }))
   }
 
@@ -202,7 +215,7 @@ export class Conversation {
     return this.npc.secrets.map((s) => ({ id: s.id, unlocked: unlocked.includes(s.id), condition: describeCondition(s.unlock) }))
   }
 
-  /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`. */
+  /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`, `action.requested`. */
   on<T extends ConversationEmitted['type']>(type: T, handler: (event: Extract<ConversationEmitted, { type: T }>) => void): () => void {
     const sub = this.actor.on(type, handler as never)
     return () => sub.unsubscribe()

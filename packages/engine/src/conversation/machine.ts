@@ -4,6 +4,8 @@ import type { GlmMessage } from '../glm/types.ts'
 import type { RetryInfo } from '../glm/client.ts'
 import type { Provider, ProviderReply } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
+import type { HistoryEntry } from '../prompt/history.ts'
+import { runTurn, type ActionCall, type ActionOutcome, type ActionRecord } from './turn-runner.ts'
 import { commitTurn, failTurn, giveItem, isExitPhrase, prepareTurn, setFlag, type ConversationData, type PreparedTurn } from './state.ts'
 import { describeFailure, type TurnFailure, type TurnResult, type ConversationStateName } from './results.ts'
 
@@ -16,11 +18,12 @@ export interface QueuedLine {
 export interface ConversationContext {
   npc: Npc
   provider: Provider
+  actions: ActionSettings
   embeddings: EmbeddingOptions | undefined
   data: ConversationData
   ended: boolean
   queue: QueuedLine[]
-  current: (QueuedLine & { turn: PreparedTurn }) | undefined
+  current: (QueuedLine & { turn: PreparedTurn; endAfter?: boolean }) | undefined
   /** The messages of the last call sent to the provider, for inspection panels. */
   lastRequest: GlmMessage[] | undefined
   /** Ids of the lore chunks in that call. */
@@ -30,6 +33,7 @@ export interface ConversationContext {
 export interface ConversationInput {
   npc: Npc
   provider: Provider
+  actions?: ActionSettings | undefined
   embeddings?: EmbeddingOptions | undefined
   data: ConversationData
   ended: boolean
@@ -44,7 +48,10 @@ export type ConversationEvent =
   | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retry'; id: number; info: RetryInfo }
-  | { type: 'turn.done'; id: number; reply: ProviderReply }
+  | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[] }
+  | { type: 'turn.acting'; id: number; calls: ActionCall[] }
+  | { type: 'action.applied'; id: number; action: string }
+  | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
   | { type: 'turn.failed'; id: number; error: unknown }
 
 export type ConversationEmitted =
@@ -55,18 +62,48 @@ export type ConversationEmitted =
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
   | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
   | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'action.requested'; id: number; call: ActionCall }
 
-type CallerEvent = { type: 'call'; id: number; turn: PreparedTurn; stream: boolean } | { type: 'cancel'; id: number }
+type CallerEvent =
+  | { type: 'call'; id: number; turn: PreparedTurn; stream: boolean }
+  | { type: 'cancel'; id: number }
+  | { type: 'resolve'; callId: string; outcome: ActionOutcome }
+
+export interface ActionSettings {
+  /** Decides each action the model asks for; without it the game answers with `resolveAction`. */
+  handler?: ((call: ActionCall) => ActionOutcome | Promise<ActionOutcome>) | undefined
+  /** How long the game has to answer before the action counts as refused. Default 10 s. */
+  timeoutMs?: number | undefined
+}
 
 /**
- * Makes the provider calls for one conversation, one at a time. It lives as long as the
- * conversation (an actor per turn cost more than the rest of the engine's turn), takes `call` and
- * `cancel`, and answers with events carrying the turn's id, so a late answer to a cancelled turn
- * is recognised and dropped.
+ * Makes the provider calls for one conversation, one turn at a time. It lives as long as the
+ * conversation (an actor per turn cost more than the rest of the engine's turn), takes `call`,
+ * `cancel` and the game's `resolve`, and answers with events carrying the turn's id, so a late
+ * answer to a cancelled turn is recognised and dropped.
  */
-const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(({ sendBack, receive, input }) => {
+const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; actions: ActionSettings }>(({ sendBack, receive, input }) => {
   let running: { id: number; controller: AbortController } | undefined
+  const decisions = new Map<string, (outcome: ActionOutcome) => void>()
+  const decide = (call: ActionCall, signal: AbortSignal): Promise<ActionOutcome> =>
+    new Promise((resolve) => {
+      const timeoutMs = input.actions.timeoutMs ?? 10_000
+      const timer = setTimeout(() => finish({ ok: false, reason: `the game did not answer within ${timeoutMs} ms` }), timeoutMs)
+      const finish = (outcome: ActionOutcome) => {
+        clearTimeout(timer)
+        decisions.delete(call.id)
+        resolve(outcome)
+      }
+      signal.addEventListener('abort', () => finish({ ok: false, reason: 'cancelled' }), { once: true })
+      decisions.set(call.id, finish)
+      if (input.actions.handler) {
+        Promise.resolve()
+          .then(() => input.actions.handler!(call))
+          .then(finish, (error: unknown) => finish({ ok: false, reason: `the game failed: ${error instanceof Error ? error.message : String(error)}` }))
+      }
+    })
   receive((event) => {
+    if (event.type === 'resolve') return decisions.get(event.callId)?.(event.outcome)
     if (event.type === 'cancel') {
       if (running?.id === event.id) running.controller.abort()
       running = undefined
@@ -88,20 +125,19 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc }>(
         })
       : Promise.resolve(event.turn)
     prepared
-      .then((turn) => input.provider.reply(
-        {
-          messages: turn.messages,
-          model: input.npc.model,
-          playerLine: turn.line,
-          script: turn.script,
-          revealed: turn.revealed,
+      .then((turn) =>
+        runTurn(input.npc, input.provider, turn, {
           signal: controller.signal,
+          stream: event.stream,
+          onDelta: (text) => sendBack({ type: 'turn.delta', id, text }),
           onRetry: (info) => sendBack({ type: 'turn.retry', id, info }),
-        },
-        event.stream ? (text) => sendBack({ type: 'turn.delta', id, text }) : undefined,
-      ))
+          onActing: (calls) => sendBack({ type: 'turn.acting', id, calls }),
+          decide: (call) => decide(call, controller.signal),
+          onApplied: (action) => sendBack({ type: 'action.applied', id, action: action.name }),
+        }),
+      )
       .then(
-        (reply) => settle({ type: 'turn.done', id, reply }),
+        (run) => settle({ type: 'turn.done', id, reply: run.reply, extra: run.extra, actions: run.actions }),
         (error: unknown) => settle({ type: 'turn.failed', id, error }),
       )
   })
@@ -151,6 +187,21 @@ export const conversationMachine = setup({
       if (!turn.withLore) enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages, lore: turn.lore })
       enqueue.sendTo('caller', { type: 'call', id: head!.id, turn, stream: head!.stream })
     }),
+    acting: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'turn.acting') return
+      for (const call of event.calls) enqueue.emit({ type: 'action.requested', id: event.id, call })
+    }),
+    applied: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'action.applied' || !context.current) return
+      const effect = context.npc.actions.find((a) => a.name === event.action)?.effect
+      if (effect?.set_flag) {
+        const { data, unlocked } = setFlag(context.npc, context.data, effect.set_flag, true)
+        enqueue.assign({ data })
+        for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
+      }
+      if (effect?.end_conversation) enqueue.assign({ current: { ...context.current, endAfter: true } })
+    }),
+    forwardDecision: sendTo('caller', ({ event }) => (event.type === 'action.resolve' ? { type: 'resolve' as const, callId: event.callId, outcome: event.outcome } : { type: 'cancel' as const, id: -1 })),
     prepared: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.prepared' || !context.current) return
       enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore } } })
@@ -165,8 +216,9 @@ export const conversationMachine = setup({
     })),
     commit: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.done' || !context.current) return
-      const { data, unlocked } = commitTurn(context.npc, context.data, context.current.turn, event.reply.text)
-      enqueue.assign({ data, current: undefined })
+      const { data, unlocked } = commitTurn(context.npc, context.data, context.current.turn, event.reply.text, event.extra)
+      const ended = context.ended || !!context.current.endAfter
+      enqueue.assign({ data, current: undefined, ended })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
       enqueue.emit({
         type: 'turn.completed',
@@ -174,8 +226,9 @@ export const conversationMachine = setup({
         result: {
           kind: 'reply',
           text: event.reply.text,
-          state: idleState(context, context.queue.length),
+          state: ended ? 'ended' : idleState(context, context.queue.length),
           unlocked,
+          ...(event.actions?.length && { actions: event.actions }),
           finishReason: event.reply.finishReason,
           usage: event.reply.usage,
           requestId: event.reply.requestId,
@@ -236,8 +289,8 @@ export const conversationMachine = setup({
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, embeddings: input.embeddings, queue: [], current: undefined, lastRequest: undefined, lastLore: [] }),
-  invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc }) },
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], current: undefined, lastRequest: undefined, lastLore: [] }),
+  invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc, actions: context.actions }) },
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
@@ -262,6 +315,9 @@ export const conversationMachine = setup({
       on: {
         'player.say': { actions: 'enqueue' },
         'turn.prepared': { guard: 'isCurrent', actions: 'prepared' },
+        'turn.acting': { guard: 'isCurrent', actions: 'acting', target: '.acting' },
+        'action.applied': { guard: 'isCurrent', actions: 'applied' },
+        'action.resolve': { actions: 'forwardDecision' },
         'turn.done': { guard: 'isCurrent', actions: 'commit', target: 'dispatch' },
         'turn.failed': { guard: 'isCurrent', actions: 'fail', target: 'dispatch' },
         'turn.cancel': [
@@ -284,6 +340,12 @@ export const conversationMachine = setup({
         },
         streaming: {
           on: { 'turn.delta': { guard: 'isCurrent', actions: 'emitDelta' } },
+        },
+        acting: {
+          on: {
+            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
+            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
+          },
         },
       },
     },

@@ -1,8 +1,9 @@
 import { isGlmError } from '../glm/errors.ts'
 import type { Usage } from '../glm/types.ts'
 import { ProviderFailure } from '../providers/types.ts'
+import type { ActionRecord } from './turn-runner.ts'
 
-export type ConversationStateName = 'awaiting' | 'thinking' | 'streaming' | 'retrying' | 'ended'
+export type ConversationStateName = 'awaiting' | 'thinking' | 'streaming' | 'retrying' | 'acting' | 'ended'
 
 /** Why a turn failed, for the game (never shown to the player: they get the fallback line). */
 export interface TurnFailure {
@@ -26,6 +27,8 @@ export interface TurnResult {
   finishReason?: string | undefined
   usage?: Usage | undefined
   requestId?: string | undefined
+  /** Actions the model asked for this turn, and what became of each. */
+  actions?: ActionRecord[] | undefined
 }
 
 export function describeFailure(error: unknown): TurnFailure {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
 import { ParleyError } from '../errors.ts'
-import { History } from '../prompt/history.ts'
+import { History, exchangeProblem } from '../prompt/history.ts'
 import { newlyUnlocked, type ConversationData } from './state.ts'
 
 export const SNAPSHOT_FORMAT = 'parley.conversation'
@@ -12,7 +12,16 @@ const snapshotSchema = z.strictObject({
   version: z.literal(SNAPSHOT_VERSION),
   npc: z.string().min(1),
   state: z.enum(['awaiting', 'ended']),
-  history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().max(1_000_000) })).max(100_000),
+  history: z
+    .array(
+      z.strictObject({
+        role: z.enum(['user', 'assistant', 'tool']),
+        content: z.string().max(1_000_000),
+        tool_calls: z.array(z.strictObject({ id: z.string(), type: z.literal('function'), index: z.int().optional(), function: z.strictObject({ name: z.string(), arguments: z.string() }) })).optional(),
+        tool_call_id: z.string().optional(),
+      }),
+    )
+    .max(100_000),
   items: z.record(z.string(), z.int().min(0)),
   flags: z.array(z.string()),
   unlocked: z.array(z.string()),
@@ -31,7 +40,7 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     version: SNAPSHOT_VERSION,
     npc: npc.id,
     state: ended ? 'ended' : 'awaiting',
-    history: data.history.toArray().map((h) => ({ role: h.role, content: h.content })),
+    history: data.history.toArray().map((h) => ({ ...h })),
     items: { ...data.items },
     flags: [...data.flags],
     unlocked: [...data.unlocked],
@@ -55,12 +64,8 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
   }
   const s = parsed.data
   if (s.npc !== npc.id) throw new ParleyError('snapshot_wrong_npc', `this snapshot belongs to NPC "${s.npc}", not "${npc.id}"`)
-  for (let i = 0; i < s.history.length; i++) {
-    if (s.history[i]!.role !== (i % 2 === 0 ? 'user' : 'assistant')) {
-      throw new ParleyError('snapshot_invalid', `snapshot history must alternate player and NPC lines; entry ${i} does not`)
-    }
-  }
-  if (s.history.length % 2 !== 0) throw new ParleyError('snapshot_invalid', 'snapshot history ends on a player line with no reply')
+  const problem = exchangeProblem(s.history)
+  if (problem) throw new ParleyError('snapshot_invalid', `snapshot history is not whole exchanges: ${problem}`)
   const secretIds = new Set(npc.secrets.map((x) => x.id))
   const data: ConversationData = {
     history: History.from(s.history),

@@ -2,7 +2,9 @@ import type { Npc } from '../content/schema.ts'
 import { collectSaid, evaluate, saidKey, saidRegex } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
-import { History } from '../prompt/history.ts'
+import { History, type HistoryEntry } from '../prompt/history.ts'
+import { offeredActions, toolFor, type GlmTool } from '../actions/tools.ts'
+import type { NpcAction } from '../content/schema.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
@@ -66,6 +68,9 @@ export interface PreparedTurn {
   messages: GlmMessage[]
   /** Ids of the lore chunks in this request. */
   lore: string[]
+  /** Actions offered this turn, and their GLM tools. */
+  offered: NpcAction[]
+  tools: GlmTool[]
   /** Embedding or hybrid retrieval is asynchronous: this finishes the request once it is done. */
   withLore?: (() => Promise<{ messages: GlmMessage[]; lore: string[] }>) | undefined
   /** Unlocked by this very line (`said` conditions): part of this call's system message. */
@@ -119,15 +124,16 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   const revealed = npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
-  return { line, messages, lore: lore.map((c) => c.id), withLore, unlocked, saidMatched, script, revealed }
+  const offered = offeredActions(npc, state)
+  return { line, messages, lore: lore.map((c) => c.id), withLore, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed }
 }
 
 /**
  * Records a successful turn on the data as it is now (items or flags given while the call was in
  * flight are kept), then checks unlocks that depend on the turn count.
  */
-export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string): Change {
-  const history = data.history.append({ role: 'user', content: turn.line }, { role: 'assistant', content: reply })
+export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string, extra: readonly HistoryEntry[] = []): Change {
+  const history = data.history.append({ role: 'user', content: turn.line }, ...extra, { role: 'assistant', content: reply })
   const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
   const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))

@@ -168,7 +168,7 @@ export class GlmClient {
       created: json.created ?? Math.floor(Date.now() / 1000),
       content: choice.message.content ?? '',
       reasoningContent: choice.message.reasoning_content ?? undefined,
-      toolCalls: choice.message.tool_calls ?? undefined,
+      toolCalls: choice.message.tool_calls ?? legacyCall(choice.message.function_call, requestId),
       finishReason: choice.finish_reason ?? 'stop',
       usage: json.usage,
     }
@@ -301,12 +301,17 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
   return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
 }
 
+/** Older OpenAI-style servers (GLM-4's own demo server) answer `function_call` without an id. */
+function legacyCall(call: { name: string; arguments: string } | null | undefined, requestId: string): GlmToolCall[] | undefined {
+  return call ? [{ id: `call_${requestId}`, type: 'function', function: { name: call.name, arguments: call.arguments ?? '{}' } }] : undefined
+}
+
 interface RawCompletion {
   id?: string
   request_id?: string
   model?: string
   created?: number
-  choices?: Array<{ finish_reason?: string; message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] | null } }>
+  choices?: Array<{ finish_reason?: string; message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] | null; function_call?: { name: string; arguments: string } | null } }>
   usage?: Usage
 }
 

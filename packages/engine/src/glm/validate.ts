@@ -21,6 +21,13 @@ export function validateChatRequest(request: ChatRequest): void {
     if (m.role === 'system' && i !== 0) throw invalid(`messages[${i}] is a system message; only the first message may be one`)
     if (m.role === 'tool' && !m.tool_call_id) throw invalid(`messages[${i}] is a tool result without tool_call_id`)
   })
+  messages.forEach((m, i) => {
+    if (m.role !== 'assistant' || !m.tool_calls?.length) return
+    m.tool_calls.forEach((call, k) => {
+      const result = messages[i + 1 + k]
+      if (result?.role !== 'tool' || result.tool_call_id !== call.id) throw invalid(`messages[${i}] calls tool ${call.id}; messages[${i + 1 + k}] must be its tool result`)
+    })
+  })
   if (!messages.some((m) => m.role === 'user' || m.role === 'tool')) {
     throw invalid('messages must include a user message; GLM rejects a list of only system or assistant messages (code 1214)')
   }

@@ -1,23 +1,35 @@
+import type { GlmToolCall } from '../glm/types.ts'
 import { messageTokens } from './tokens.ts'
 
-/** One line of the conversation, shaped as a GLM message so requests can share it without copying. */
+/** One message of the conversation, shaped as a GLM message so requests can share it without copying. */
 export interface HistoryEntry {
-  readonly role: 'user' | 'assistant'
+  readonly role: 'user' | 'assistant' | 'tool'
   readonly content: string
+  readonly tool_calls?: GlmToolCall[]
+  readonly tool_call_id?: string
 }
 
+/** One exchange: the player's line, any tool calls and their results, and the NPC's reply. */
 interface Node {
-  readonly entry: HistoryEntry
-  /** Estimated once, when the entry is recorded, so trimming never re-tokenizes old turns. */
+  readonly messages: readonly HistoryEntry[]
+  /** Estimated once, when recorded, so trimming never re-tokenizes old turns. */
   readonly tokens: number
   readonly prev: Node | undefined
 }
 
+const cost = (m: HistoryEntry) => messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0)
+const copy = (e: HistoryEntry): HistoryEntry => ({
+  role: e.role,
+  content: e.content,
+  ...(e.tool_calls && { tool_calls: e.tool_calls }),
+  ...(e.tool_call_id && { tool_call_id: e.tool_call_id }),
+})
+
 /**
- * A conversation's history: immutable and append-only, stored newest first. Appending is O(1)
- * without copying, so a long session costs no more per turn than a short one, and every
- * earlier value stays valid (the machine's transitions remain pure). Reading the window walks
- * back from the newest entry, which is the order trimming needs.
+ * A conversation's history: immutable and append-only, stored as exchanges newest first, so a
+ * long session costs no more per turn than a short one and earlier values stay valid (the
+ * machine's transitions remain pure). Trimming drops whole exchanges, so a tool call is never
+ * separated from its result and the player always speaks first.
  */
 export class History {
   static readonly empty = new History(0, undefined)
@@ -33,41 +45,63 @@ export class History {
     return History.empty.append(...entries)
   }
 
+  /** Adds entries; a player (`user`) entry starts a new exchange, anything else extends the last. */
   append(...entries: HistoryEntry[]): History {
     let last = this.#last
-    for (const e of entries) last = { entry: { role: e.role, content: e.content }, tokens: messageTokens(e.content), prev: last }
+    for (const e of entries) {
+      const entry = copy(e)
+      if (entry.role === 'user' || !last) last = { messages: [entry], tokens: cost(entry), prev: last }
+      else last = { messages: [...last.messages, entry], tokens: last.tokens + cost(entry), prev: last.prev }
+    }
     return new History(this.length + entries.length, last)
   }
 
   /** The last `count` entries, oldest first, walking back no further than that. */
   tail(count: number): HistoryEntry[] {
     const out: HistoryEntry[] = []
-    for (let node = this.#last; node && out.length < count; node = node.prev) out.push(node.entry)
+    for (let node = this.#last; node && out.length < count; node = node.prev) {
+      for (let i = node.messages.length - 1; i >= 0 && out.length < count; i--) out.push(node.messages[i]!)
+    }
     return out.reverse()
   }
 
   toArray(): HistoryEntry[] {
-    const out = new Array<HistoryEntry>(this.length)
-    let node = this.#last
-    for (let i = this.length - 1; node; i--, node = node.prev) out[i] = node.entry
-    return out
+    return this.tail(this.length)
   }
 
-  /**
-   * The newest whole exchanges (player line and reply) whose tokens fit the budget, oldest first.
-   * History is recorded in pairs, so cutting between pairs keeps user/assistant alternation.
-   */
+  /** The newest whole exchanges whose tokens fit the budget, oldest first. */
   recent(budgetTokens: number): HistoryEntry[] {
-    const kept: HistoryEntry[] = []
+    const kept: (readonly HistoryEntry[])[] = []
     let used = 0
-    let node = this.#last
-    while (node?.prev) {
-      const cost = node.tokens + node.prev.tokens
-      if (used + cost > budgetTokens) break
-      used += cost
-      kept.push(node.entry, node.prev.entry)
-      node = node.prev.prev
+    for (let node = this.#last; node; node = node.prev) {
+      if (used + node.tokens > budgetTokens) break
+      used += node.tokens
+      kept.push(node.messages)
     }
-    return kept.reverse()
+    return kept.reverse().flat()
   }
+}
+
+/**
+ * Checks that entries form whole exchanges: the player's line, then any assistant tool calls each
+ * followed by one tool result per call, then the NPC's reply. Returns what is wrong, if anything.
+ */
+export function exchangeProblem(entries: readonly HistoryEntry[]): string | undefined {
+  let i = 0
+  while (i < entries.length) {
+    if (entries[i]!.role !== 'user') return `entry ${i} should be a player line`
+    i++
+    for (;;) {
+      const m = entries[i]
+      if (!m || m.role !== 'assistant') return `entry ${i} should be the NPC's reply`
+      i++
+      if (!m.tool_calls?.length) break
+      for (const call of m.tool_calls) {
+        const result = entries[i]
+        if (!result || result.role !== 'tool' || result.tool_call_id !== call.id) return `entry ${i} should be the result of tool call ${call.id}`
+        i++
+      }
+    }
+  }
+  return undefined
 }

@@ -1,5 +1,5 @@
 export { buildMessages } from './build.ts'
-export { History } from './history.ts'
+export { History, exchangeProblem } from './history.ts'
 export type { HistoryEntry } from './history.ts'
 export { buildSystemMessage } from './system.ts'
 export type { PromptState } from './system.ts'

@@ -1,5 +1,5 @@
 import { GlmClient, type GlmClientOptions } from '../glm/client.ts'
-import type { ChatRequest } from '../glm/types.ts'
+import type { ChatRequest, GlmToolCall } from '../glm/types.ts'
 import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn } from './types.ts'
 
 export interface GlmProviderOptions extends GlmClientOptions {
@@ -25,11 +25,13 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
         ...(turn.model.top_p !== undefined && { top_p: turn.model.top_p }),
         ...(turn.model.max_tokens !== undefined && { max_tokens: turn.model.max_tokens }),
         ...(THINKING_MODELS.test(model) && { thinking: { type: turn.model.thinking ? 'enabled' : 'disabled' } }),
+        ...(turn.tools.length > 0 && { tools: [...turn.tools], tool_choice: 'auto' as const }),
       }
       const call = { signal: turn.signal, onRetry: turn.onRetry }
       let text: string
       let finishReason: string
       let reply: ProviderReply
+      let toolCalls: GlmToolCall[] | undefined
       if (onDelta) {
         text = ''
         finishReason = 'stop'
@@ -38,7 +40,8 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
           if (event.type === 'delta') {
             text += event.content
             onDelta(event.content)
-          } else if (event.type === 'finish') {
+          } else if (event.type === 'tool_calls') toolCalls = event.toolCalls
+          else if (event.type === 'finish') {
             finishReason = event.finishReason
             reply = { text, finishReason, usage: event.usage, requestId: event.requestId }
           }
@@ -48,8 +51,11 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
         const completion = await client.chat(request, call)
         text = completion.content
         finishReason = completion.finishReason
+        toolCalls = completion.toolCalls
         reply = { text, finishReason, usage: completion.usage, requestId: completion.requestId }
       }
+      // A reply that acts is not a spoken line: its (often empty) text is not checked like one.
+      if (toolCalls?.length) return { ...reply, toolCalls }
       if (finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the reply for content safety', text)
       if (finishReason === 'network_error') throw new ProviderFailure('network_error', 'GLM reported an inference failure', text)
       // A line cut off at max_tokens is not something an NPC should say; the game learns why.

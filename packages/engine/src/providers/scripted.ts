@@ -1,4 +1,5 @@
 import type { Provider, ProviderReply, ProviderTurn } from './types.ts'
+import type { GlmToolCall } from '../glm/types.ts'
 
 export interface ScriptedProviderOptions {
   /** Characters per streamed delta. */
@@ -17,6 +18,8 @@ export function scriptedProvider(options: ScriptedProviderOptions = {}): Provide
   return {
     name: 'scripted',
     async reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply> {
+      const act = scriptedAction(turn)
+      if (act) return { text: '', finishReason: 'tool_calls', toolCalls: [act] }
       const text = chooseLine(turn)
       if (onDelta) {
         const chars = Array.from(text)
@@ -32,12 +35,30 @@ export function scriptedProvider(options: ScriptedProviderOptions = {}): Provide
   }
 }
 
-export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'revealed'>): string {
-  if (turn.revealed.length > 0) return turn.revealed.map((r) => r.reveal ?? r.fact).join('\n')
+type Reply = ProviderTurn['script']['replies'][number]
+
+/** The first authored reply for the player's line; one whose action is not offered now is skipped. */
+function matchReply(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'tools'>): Reply | undefined {
   const line = turn.playerLine.toLowerCase()
-  for (const reply of turn.script.replies) {
-    if (!reply.keywords || reply.keywords.some((k) => line.includes(k.toLowerCase()))) return reply.say
-  }
+  return turn.script.replies.find(
+    (reply) =>
+      (!reply.keywords || reply.keywords.some((k) => line.includes(k.toLowerCase()))) &&
+      (!reply.action || turn.tools.some((t) => t.function.name === reply.action!.name)),
+  )
+}
+
+/** A reply with an action acts first; once the action's result is in the messages, it speaks. */
+function scriptedAction(turn: ProviderTurn): GlmToolCall | undefined {
+  if (turn.messages.at(-1)?.role === 'tool') return undefined
+  const reply = matchReply(turn)
+  if (!reply?.action) return undefined
+  return { id: `call_scripted_${turn.messages.length}`, type: 'function', function: { name: reply.action.name, arguments: JSON.stringify(reply.action.arguments) } }
+}
+
+export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'revealed' | 'tools'> & Partial<Pick<ProviderTurn, 'messages'>>): string {
+  if (turn.revealed.length > 0) return turn.revealed.map((r) => r.reveal ?? r.fact).join('\n')
+  const reply = matchReply(turn)
+  if (reply) return reply.say
   return turn.script.default ?? '……'
 }
 

@@ -1,4 +1,5 @@
-import type { GlmMessage, Usage } from '../glm/types.ts'
+import type { GlmMessage, GlmToolCall, Usage } from '../glm/types.ts'
+import type { GlmTool } from '../actions/tools.ts'
 import type { RetryInfo } from '../glm/client.ts'
 
 export interface ModelSettings {
@@ -18,7 +19,7 @@ export interface Revealed {
 
 /** Scripted lines whose `when` holds now, already filtered by the engine. */
 export interface ScriptView {
-  replies: ReadonlyArray<{ keywords?: readonly string[] | undefined; say: string }>
+  replies: ReadonlyArray<{ keywords?: readonly string[] | undefined; say: string; action?: { name: string; arguments: Record<string, unknown> } | undefined }>
   default?: string | undefined
 }
 
@@ -32,12 +33,16 @@ export interface ProviderTurn {
   playerLine: string
   script: ScriptView
   revealed: readonly Revealed[]
+  /** The actions offered this call, as GLM tools; empty when none (or the turn's cap is reached). */
+  tools: readonly GlmTool[]
   signal: AbortSignal
   onRetry?: ((info: RetryInfo) => void) | undefined
 }
 
 export interface ProviderReply {
   text: string
+  /** The model chose to act: the engine validates these and asks the game before anything happens. */
+  toolCalls?: GlmToolCall[] | undefined
   finishReason?: string | undefined
   usage?: Usage | undefined
   requestId?: string | undefined
@@ -49,7 +54,7 @@ export interface Provider {
   reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply>
 }
 
-export type ProviderFailureCode = 'sensitive' | 'network_error' | 'length' | 'empty_reply' | 'provider_error'
+export type ProviderFailureCode = 'sensitive' | 'network_error' | 'length' | 'empty_reply' | 'action_loop' | 'provider_error'
 
 /** The model answered, but not with something the NPC can say. */
 export class ProviderFailure extends Error {

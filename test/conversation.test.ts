@@ -344,7 +344,7 @@ describe('save games', () => {
     c.give('red_gem')
     c.give('gold', 50)
     const saved = c.snapshot()
-    const edited = editedInformant((y) => y.replace('id: boss_location', 'id: boss_whereabouts').replace(/  - id: bandit_hideout[\s\S]*?(?=scripted:)/, ''))
+    const edited = editedInformant((y) => y.replace('id: boss_location', 'id: boss_whereabouts').replace(/  - id: bandit_hideout[\s\S]*?(?=actions:)/, ''))
     const again = restoreConversation(edited, saved, { provider: provider() })
     expect(again.unlocked()).toEqual(['boss_whereabouts'])
     await again.say('BOSS在哪')

@@ -1,6 +1,6 @@
 /** The page's side of the demo's /api: fetch and a small SSE reader, nothing else. */
 export interface Secret { id: string; unlocked: boolean; condition: string }
-export interface Message { role: string; content: string }
+export interface Message { role: string; content: string; tool_calls?: unknown[] }
 export interface ConversationView {
   id: string
   npc: string
@@ -20,6 +20,7 @@ export interface TurnView {
   state: string
   unlocked: string[]
   error?: { code: string; glmCode: string | null }
+  actions?: Array<{ name: string; args?: Record<string, unknown>; status: 'done' | 'refused' | 'invalid' }>
   conversation: ConversationView
 }
 export interface NpcInfo { id: string; name: string; greeting: string | null; items: Array<{ id: string; name: string }>; provider: string }

@@ -12,6 +12,8 @@ const STARTING_INVENTORY: Record<string, number> = { red_gem: 1, gold: 50 }
 let npc: NpcInfo
 let conversationId = ''
 let given: Record<string, number> = {}
+/** What the NPC has handed the player, from its actions (the informant's map). */
+let received: string[] = []
 let busy = false
 let ended = false
 
@@ -60,6 +62,15 @@ function renderInventory() {
     button.disabled = ended
     button.addEventListener('click', () => void give(item.id, have))
     li.append(label, button)
+    ul.append(li)
+  }
+  for (const thing of received) {
+    any = true
+    const li = document.createElement('li')
+    const label = document.createElement('span')
+    label.className = 'map'
+    label.textContent = `▤ ${thing}`
+    li.append(label)
     ul.append(li)
   }
   if (!any) {
@@ -131,6 +142,14 @@ async function say(text: string) {
     // A failed stream may have shown part of a reply: the NPC's authored line replaces it.
     bubble.querySelector('.text')!.textContent = turn.text
     if (turn.kind === 'fallback') bubble.classList.add('fallback')
+    for (const action of turn.actions ?? []) {
+      if (action.status !== 'done') continue
+      if (action.name === 'give_map') {
+        received = [...new Set([...received, `${String(action.args?.region ?? '')}的地图`])]
+        line('system', `${npc.name}把${String(action.args?.region ?? '')}的地图交给了你`)
+        renderInventory()
+      }
+    }
     renderBackstage(turn.conversation, turn.unlocked)
     celebrate(turn.unlocked)
     if (turn.state === 'ended') end()
@@ -169,8 +188,10 @@ function showConversation(view: ConversationView, greeting: string | null) {
   log.replaceChildren()
   ended = view.state === 'ended'
   given = { ...view.items }
+  received = view.flags.includes('gave_map') ? ['北边的废墟的地图'] : []
   if (greeting) line('npc', greeting, npc.name)
-  for (const m of view.history) line(m.role === 'user' ? 'player' : 'npc', m.content, m.role === 'user' ? '你' : npc.name)
+  // Tool calls and their results are the machinery behind a turn, not lines anyone said.
+  for (const m of view.history.filter((h) => h.role !== 'tool' && !h.tool_calls)) line(m.role === 'user' ? 'player' : 'npc', m.content, m.role === 'user' ? '你' : npc.name)
   renderInventory()
   renderBackstage(view)
   if (!view.lastRequest) $('bs-messages').replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'no call yet' }))

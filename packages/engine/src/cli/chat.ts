@@ -21,7 +21,16 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
     : scriptedProvider()
   const tty = !!io.stdout.isTTY && !!io.stdin.isTTY
   const out = (s: string) => io.stdout.write(s)
-  const convo = createConversation(npc, { provider })
+  // The terminal is the game here: it carries out every action the NPC takes, and says so.
+  const convo = createConversation(npc, {
+    provider,
+    actions: {
+      handler: (call) => {
+        out(`[${npc.name} does ${call.name}${Object.keys(call.args).length ? ` ${JSON.stringify(call.args)}` : ''}]\n`)
+        return { ok: true }
+      },
+    },
+  })
   out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
   if (npc.greeting) out(`${npc.name}: ${npc.greeting}\n`)
   convo.on('turn.retrying', (e) => io.stderr.write(`[retrying (${e.attempt}): ${e.error.message}]\n`))

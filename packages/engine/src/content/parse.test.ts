@@ -136,4 +136,24 @@ describe('parseNpc', () => {
   it('refuses a file that is not a mapping', () => {
     expect(issuesOf('- just\n- a list\n').map(at)).toEqual([{ line: 1, col: 1, code: 'invalid_type' }])
   })
+
+  it('checks actions: duplicate names, unknown actions in scripted replies, conditions and flags', () => {
+    const text = valid + `actions:
+  - name: open_gate
+    description: Opens the gate.
+    when: { given: passs }
+  - name: open_gate
+    description: Again.
+scripted:
+  default: Halt.
+  replies:
+    - say: Fine.
+      action: { name: open_gat }
+`
+    expect(issuesOf(text).map((i) => `${i.line}:${i.col}:${i.code}:${i.message}${i.hint ? ` (${i.hint})` : ''}`)).toEqual([
+      '15:20:unknown_item:unknown item "passs" (did you mean "pass"?)',
+      '16:11:duplicate_id:action "open_gate" is already defined by actions[0]',
+      '22:23:unknown_action:unknown action "open_gat" (did you mean "open_gate"?)',
+    ])
+  })
 })

@@ -85,8 +85,15 @@ export interface ActionSettings {
 const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; actions: ActionSettings }>(({ sendBack, receive, input }) => {
   let running: { id: number; controller: AbortController } | undefined
   const decisions = new Map<string, (outcome: ActionOutcome) => void>()
+  // A game may answer inside its `action.requested` listener, before the call is awaited here.
+  const early = new Map<string, ActionOutcome>()
   const decide = (call: ActionCall, signal: AbortSignal): Promise<ActionOutcome> =>
     new Promise((resolve) => {
+      const answered = early.get(call.id)
+      if (answered) {
+        early.delete(call.id)
+        return resolve(answered)
+      }
       const timeoutMs = input.actions.timeoutMs ?? 10_000
       const timer = setTimeout(() => finish({ ok: false, reason: `the game did not answer within ${timeoutMs} ms` }), timeoutMs)
       const finish = (outcome: ActionOutcome) => {
@@ -103,7 +110,12 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; ac
       }
     })
   receive((event) => {
-    if (event.type === 'resolve') return decisions.get(event.callId)?.(event.outcome)
+    if (event.type === 'resolve') {
+      const waiting = decisions.get(event.callId)
+      if (waiting) waiting(event.outcome)
+      else if (running) early.set(event.callId, event.outcome)
+      return
+    }
     if (event.type === 'cancel') {
       if (running?.id === event.id) running.controller.abort()
       running = undefined
@@ -112,6 +124,7 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; ac
     const controller = new AbortController()
     const { id } = event
     running = { id, controller }
+    early.clear()
     const settle = (e: ConversationEvent) => {
       // Aborting a call that already finished still makes ky and undici build a DOMException with
       // a stack trace, so a settled call is simply forgotten.

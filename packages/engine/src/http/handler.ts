@@ -12,6 +12,11 @@ export interface DialogueHandlerOptions {
   provider: Provider | ((npc: Npc) => Provider)
   /** Embeddings for NPCs whose lore asks for them; without, lore is retrieved with BM25. */
   lore?: ConversationOptions['lore']
+  /**
+   * How actions the NPC takes are decided. A server is the game's authority: by default it carries
+   * out every action the NPC file offers (the engine has already checked the offer and arguments).
+   */
+  actions?: ConversationOptions['actions']
   /** Path prefix the handler is mounted under. Default `/api`. */
   basePath?: string
   /** Largest request body accepted. Default 16 KB. */
@@ -143,7 +148,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
         const oldest = mine.sort((a, b) => a.lastUsed - b.lastUsed)[0]!
         for (const [id, e] of conversations) if (e === oldest) (e.convo.stop(), conversations.delete(id))
       }
-      const conversationOptions = { provider: providerFor(npc), lore: options.lore }
+      const conversationOptions = { provider: providerFor(npc), lore: options.lore, actions: options.actions ?? { handler: () => ({ ok: true as const }) } }
       const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions) : restoreConversation(npc, body.snapshot, conversationOptions)
       const id = randomId()
       const entry = { convo, owner: client, lastUsed: now() }
@@ -237,6 +242,7 @@ function publicResult(r: TurnResult) {
     unlocked: r.unlocked,
     ...(r.error && { error: { code: r.error.code, glmCode: r.error.glmCode ?? null, retryable: r.error.retryable } }),
     ...(r.finishReason && { finishReason: r.finishReason }),
+    ...(r.actions && { actions: r.actions }),
   }
 }
 

@@ -56,8 +56,15 @@ function scriptedAction(turn: ProviderTurn): GlmToolCall | undefined {
 }
 
 export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'revealed' | 'tools'> & Partial<Pick<ProviderTurn, 'messages'>>): string {
-  if (turn.revealed.length > 0) return turn.revealed.map((r) => r.reveal ?? r.fact).join('\n')
+  const reveals = turn.revealed.map((r) => r.reveal ?? r.fact)
   const reply = matchReply(turn)
+  const last = turn.messages?.at(-1)
+  if (reply?.action && last?.role === 'tool') {
+    // An authored line assumes its action happened; if the game refused it, the default is said.
+    const said = /"status":"done"/.test(last.content) ? reply.say : (turn.script.default ?? '……')
+    return [said, ...reveals].join('\n')
+  }
+  if (reveals.length > 0) return reveals.join('\n')
   if (reply) return reply.say
   return turn.script.default ?? '……'
 }

@@ -152,7 +152,7 @@ scripted:
 `
     expect(issuesOf(text).map((i) => `${i.line}:${i.col}:${i.code}:${i.message}${i.hint ? ` (${i.hint})` : ''}`)).toEqual([
       '15:20:unknown_item:unknown item "passs" (did you mean "pass"?)',
-      '16:11:duplicate_id:action "open_gate" is already defined by actions[0]',
+      '16:11:duplicate_id:action "open_gate" is already used by actions[0] (give each action its own name)',
       '22:23:unknown_action:unknown action "open_gat" (did you mean "open_gate"?)',
     ])
   })

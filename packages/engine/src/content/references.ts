@@ -23,45 +23,45 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
   const items = isRecord(data.items) ? Object.keys(data.items) : []
   const flags = isRecord(data.flags) ? Object.keys(data.flags) : undefined
 
+  /** Reports a name used twice in one list, at the second use, naming the first. */
+  const uniqueIn = (list: string, what: string, key: 'id' | 'name') => {
+    const seen = new Map<string, number>()
+    return (entry: Record<string, unknown>, i: number, path: PropertyKey[]) => {
+      const value = entry[key]
+      if (typeof value !== 'string') return
+      const first = seen.get(value)
+      if (first === undefined) seen.set(value, i)
+      else problems.push({ path: [...path, i, key], code: 'duplicate_id', message: `${what} "${value}" is already used by ${list}[${first}]`, hint: `give each ${what.split(' ')[0]} its own ${key}` })
+    }
+  }
+
   const secrets = Array.isArray(data.secrets) ? data.secrets : []
-  const seen = new Map<string, number>()
+  const secretIds = uniqueIn('secrets', 'secret id', 'id')
   secrets.forEach((secret, i) => {
     if (!isRecord(secret)) return
-    if (typeof secret.id === 'string') {
-      const first = seen.get(secret.id)
-      if (first !== undefined) {
-        problems.push({ path: ['secrets', i, 'id'], code: 'duplicate_id', message: `secret id "${secret.id}" is already used by secrets[${first}]`, hint: 'give each secret its own id' })
-      } else seen.set(secret.id, i)
-    }
+    secretIds(secret, i, ['secrets'])
     if ('unlock' in secret) checkCondition(secret.unlock, ['secrets', i, 'unlock'])
   })
   const lore = isRecord(data.lore) && Array.isArray(data.lore.sources) ? data.lore.sources : []
-  const loreIds = new Map<string, number>()
+  const loreIds = uniqueIn('lore.sources', 'lore id', 'id')
   lore.forEach((source, i) => {
     if (!isRecord(source)) return
     const has = (k: string) => source[k] !== undefined
     if (has('text') === has('file')) {
       problems.push({ path: ['lore', 'sources', i], code: 'invalid_value', message: 'a lore source has either "text" or "file"', hint: 'put inline lore under text:, or a Markdown file path under file:' })
     }
-    if (typeof source.id === 'string') {
-      const first = loreIds.get(source.id)
-      if (first !== undefined) problems.push({ path: ['lore', 'sources', i, 'id'], code: 'duplicate_id', message: `lore id "${source.id}" is already used by lore.sources[${first}]` })
-      else loreIds.set(source.id, i)
-    }
+    loreIds(source, i, ['lore', 'sources'])
     if ('unlock' in source) checkCondition(source.unlock, ['lore', 'sources', i, 'unlock'])
   })
   if (isRecord(data.lore) && isRecord(data.lore.chunk) && typeof data.lore.chunk.window === 'number' && typeof data.lore.chunk.overlap === 'number' && data.lore.chunk.overlap >= data.lore.chunk.window) {
     problems.push({ path: ['lore', 'chunk', 'overlap'], code: 'invalid_value', message: 'the overlap must be smaller than the window' })
   }
   const actions = Array.isArray(data.actions) ? data.actions : []
-  const actionNames = new Map<string, number>()
+  const actionNames = new Set(actions.flatMap((a) => (isRecord(a) && typeof a.name === 'string' ? [a.name] : [])))
+  const uniqueActions = uniqueIn('actions', 'action', 'name')
   actions.forEach((action, i) => {
     if (!isRecord(action)) return
-    if (typeof action.name === 'string') {
-      const first = actionNames.get(action.name)
-      if (first !== undefined) problems.push({ path: ['actions', i, 'name'], code: 'duplicate_id', message: `action "${action.name}" is already defined by actions[${first}]` })
-      else actionNames.set(action.name, i)
-    }
+    uniqueActions(action, i, ['actions'])
     if ('when' in action) checkCondition(action.when, ['actions', i, 'when'])
     const flag = isRecord(action.effect) ? action.effect.set_flag : undefined
     if (typeof flag === 'string' && flags && !flags.includes(flag)) {

@@ -15,6 +15,7 @@ import { scaleSection } from './sections/scale.ts'
 import { contentSection } from './sections/content.ts'
 import { serverSection } from './sections/server.ts'
 import { loreSection } from './sections/lore.ts'
+import { storeSection } from './sections/store.ts'
 import { ROOT } from './lib.ts'
 
 const quick = process.argv.includes('--quick')
@@ -29,6 +30,7 @@ const sections = [
   ['content', contentSection],
   ['server', serverSection],
   ['lore', loreSection],
+  ['store', storeSection],
 ] as const
 
 const started = Date.now()

@@ -26,7 +26,7 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
       {
         'raw fetch': () => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.json()),
         'openai SDK': () => openai.chat.completions.create(body as never),
-        'Vercel ai SDK (openai-compatible)': () => generateText({ model: compatible('glm-4-flash'), temperature: 0.8, messages: messages as never }),
+        'Vercel ai SDK (openai-compatible)': () => generateText({ model: compatible('glm-4-flash'), temperature: 0.8, messages: messages as never, allowSystemInMessages: true }),
         'parley convo.say': async () => {
           const r = await convo.say('你好')
           if (r.kind !== 'reply') throw new Error(`turn failed: ${r.error?.code}`)

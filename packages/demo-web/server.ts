@@ -8,6 +8,7 @@ import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
+import { RedisConversationStore } from '@parley/engine/redis'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
@@ -27,12 +28,16 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
+  const idleMs = Number(e.PARLEY_IDLE_MS ?? 30 * 60_000)
+  // With REDIS_URL, conversations live in Redis: several servers (or a restarted one) serve them.
+  const store = e.REDIS_URL ? new RedisConversationStore({ url: e.REDIS_URL, ttlMs: idleMs }) : undefined
   const handler = createDialogueHandler({
     npcs,
     provider,
+    ...(store && { store }),
     // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
     ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(join(root, '.parley-cache/embeddings')) } } }),
-    idleMs: Number(e.PARLEY_IDLE_MS ?? 30 * 60_000),
+    idleMs,
     ratePerMinute: Number(e.PARLEY_RATE_PER_MINUTE ?? 60),
   })
 
@@ -95,12 +100,16 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const host = e.HOST ?? '127.0.0.1'
   await new Promise<void>((r) => server.listen(port, host, r))
   const address = server.address() as { port: number }
-  return { server, port: address.port, provider: provider.name, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) }
+  const close = async () => {
+    await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))
+    await store?.close()
+  }
+  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', close }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider } = await startDemoServer()
+  const { port, provider, store } = await startDemoServer()
   process.stdout.write(
-    `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''})\n`,
+    `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''}; conversations: ${store}${store === 'memory' ? '; set REDIS_URL to share them between servers' : ''})\n`,
   )
 }

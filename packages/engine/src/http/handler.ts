@@ -6,6 +6,8 @@ import { isParleyError } from '../errors.ts'
 import type { Provider } from '../providers/types.ts'
 import { createBody, flagBody, itemBody, messageBody } from './bodies.ts'
 import { RateLimiter } from './rate-limit.ts'
+import { MemoryConversationStore } from '../store/memory.ts'
+import { trimAnswers, type ConversationStore, type StoredConversation } from '../store/types.ts'
 
 export interface DialogueHandlerOptions {
   npcs: readonly Npc[]
@@ -25,16 +27,14 @@ export interface DialogueHandlerOptions {
   idleMs?: number
   /** Turns and gifts per client per minute. Default 60. */
   ratePerMinute?: number
-  /** At most this many live conversations per client. Default 20. */
-  maxConversationsPerClient?: number
+  /**
+   * Where conversations live between requests. Default: in this process's memory. Give a
+   * `RedisConversationStore` (`@parley/engine/redis`) to serve one conversation from any server.
+   */
+  store?: ConversationStore
   now?: () => number
 }
 
-interface Entry {
-  convo: Conversation
-  owner: string
-  lastUsed: number
-}
 
 const CLIENT_COOKIE = 'parley_client'
 const ID = /^[A-Za-z0-9_-]{20,64}$/
@@ -71,38 +71,73 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
   const idleMs = options.idleMs ?? 30 * 60_000
   const now = options.now ?? Date.now
   const limiter = new RateLimiter(options.ratePerMinute ?? 60, 60_000, now)
-  const maxPerClient = options.maxConversationsPerClient ?? 20
   const npcs = new Map(options.npcs.map((n) => [n.id, n]))
-  const conversations = new Map<string, Entry>()
+  const store = options.store ?? new MemoryConversationStore({ ttlMs: idleMs, now })
   const providerFor = (npc: Npc) => (typeof options.provider === 'function' ? options.provider(npc) : options.provider)
   const providerName = (npc: Npc) => providerFor(npc).name
+  const conversationOptions = (npc: Npc) => ({ provider: providerFor(npc), lore: options.lore, actions: options.actions ?? { handler: () => ({ ok: true as const }) } })
   let lastSweep = now()
 
   function sweep() {
     const t = now()
-    if (t - lastSweep < Math.min(idleMs, 60_000)) return
+    if (t - lastSweep < 60_000) return
     lastSweep = t
-    for (const [id, e] of conversations) {
-      if (t - e.lastUsed > idleMs) {
-        e.convo.stop()
-        conversations.delete(id)
-      }
-    }
     limiter.sweep()
   }
 
-  function owned(id: string, client: string): Entry {
-    const e = ID.test(id) ? conversations.get(id) : undefined
-    if (!e || e.owner !== client || now() - e.lastUsed > idleMs) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
-    e.lastUsed = now()
-    return e
+  /**
+   * Requests to one conversation are answered one after another in this process; across
+   * processes the store's compare-and-set decides, and the loser answers 409.
+   */
+  const locks = new Map<string, Promise<void>>()
+  async function acquire(id: string): Promise<() => void> {
+    const before = locks.get(id) ?? Promise.resolve()
+    let release!: () => void
+    const mine = before.then(() => new Promise<void>((r) => (release = r)))
+    locks.set(id, mine)
+    await before
+    await Promise.resolve()
+    return () => {
+      release()
+      if (locks.get(id) === mine) locks.delete(id)
+    }
+  }
+
+  interface Loaded {
+    id: string
+    record: StoredConversation
+    convo: Conversation
+  }
+
+  async function load(id: string, client: string): Promise<Loaded> {
+    const record = ID.test(id) ? await store.get(id) : undefined
+    if (!record || record.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+    const npc = npcs.get(record.snapshot.npc)
+    if (!npc) throw new HttpProblem(404, 'unknown_npc', `this server has no NPC "${record.snapshot.npc}"`)
+    return { id, record, convo: restoreConversation(npc, record.snapshot, conversationOptions(npc)) }
+  }
+
+  async function save(l: Loaded, answer?: { key: string; value: unknown }): Promise<void> {
+    const lastRequest = l.convo.lastRequest()
+    const ok = await store.put(
+      l.id,
+      {
+        snapshot: l.convo.snapshot(),
+        owner: l.record.owner,
+        answers: answer ? trimAnswers({ ...l.record.answers, [answer.key]: answer.value }) : l.record.answers,
+        view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
+      },
+      l.record.version,
+    )
+    if (!ok) throw new HttpProblem(409, 'conflict', 'this conversation changed on another server during this request; send it again')
   }
 
   /** What a designer's panel shows after each turn: small, whatever the conversation's length. */
-  function status(id: string, e: Entry) {
-    const c = e.convo
+  function status(l: Loaded) {
+    const c = l.convo
+    const last = c.lastRequest()
     return {
-      id,
+      id: l.id,
       npc: c.npc.id,
       provider: providerName(c.npc),
       state: c.state,
@@ -110,14 +145,14 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       items: c.items(),
       flags: c.flags(),
       secrets: c.secrets(),
-      lastRequest: c.lastRequest() ?? null,
-      lore: c.lastLore(),
+      lastRequest: last ?? l.record.view?.lastRequest ?? null,
+      lore: last ? c.lastLore() : (l.record.view?.lore ?? []),
     }
   }
 
   /** The whole conversation, history included: for loading a page or a save, not for every turn. */
-  function inspect(id: string, e: Entry) {
-    return { ...status(id, e), history: e.convo.history() }
+  function inspect(l: Loaded) {
+    return { ...status(l), history: l.convo.history() }
   }
 
   async function route(request: Request, client: string): Promise<Response> {
@@ -143,63 +178,103 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       const body = await readJson(request, createBody, maxBody)
       const npc = npcs.get(body.npc)
       if (!npc) throw new HttpProblem(404, 'unknown_npc', `no NPC "${body.npc}"`)
-      const mine = [...conversations.values()].filter((e) => e.owner === client)
-      if (mine.length >= maxPerClient) {
-        const oldest = mine.sort((a, b) => a.lastUsed - b.lastUsed)[0]!
-        for (const [id, e] of conversations) if (e === oldest) (e.convo.stop(), conversations.delete(id))
-      }
-      const conversationOptions = { provider: providerFor(npc), lore: options.lore, actions: options.actions ?? { handler: () => ({ ok: true as const }) } }
-      const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions) : restoreConversation(npc, body.snapshot, conversationOptions)
+      const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions(npc)) : restoreConversation(npc, body.snapshot, conversationOptions(npc))
       const id = randomId()
-      const entry = { convo, owner: client, lastUsed: now() }
-      conversations.set(id, entry)
-      return json({ ...inspect(id, entry), greeting: npc.greeting ?? null }, 201)
+      const record = { snapshot: convo.snapshot(), owner: client, answers: {} }
+      if (!(await store.put(id, record, 0))) throw new HttpProblem(409, 'conflict', 'could not create the conversation; try again')
+      const loaded = { id, record: { ...record, version: 1 }, convo }
+      convo.stop()
+      return json({ ...inspect(loaded), greeting: npc.greeting ?? null }, 201)
     }
 
     const id = parts[1] ?? ''
     const action = parts[2]
-    if (parts.length === 2 && method === 'GET') return json(inspect(id, owned(id, client)))
+    if (parts.length === 2 && method === 'GET') {
+      const l = await load(id, client)
+      await store.touch(id)
+      l.convo.stop()
+      return json(inspect(l))
+    }
     if (parts.length === 2 && method === 'DELETE') {
-      const e = owned(id, client)
-      e.convo.stop()
-      conversations.delete(id)
+      await load(id, client)
+      await store.delete(id)
       return new Response(null, { status: 204 })
     }
-    if (parts.length === 3 && action === 'snapshot' && method === 'GET') return json(owned(id, client).convo.snapshot())
+    if (parts.length === 3 && action === 'snapshot' && method === 'GET') return json((await load(id, client)).record.snapshot)
     if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags')) {
-      const e = owned(id, client)
       if (!limiter.take(client)) throw new HttpProblem(429, 'rate_limited', 'too many requests; slow down', { 'retry-after': String(limiter.retryAfterSeconds(client)) })
-      if (action === 'items') {
-        const body = await readJson(request, itemBody, maxBody)
-        const { unlocked } = e.convo.give(body.item, body.count ?? 1)
-        return json({ unlocked, conversation: status(id, e) })
+      const key = request.headers.get('idempotency-key') ?? undefined
+      if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpProblem(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 128 visible ASCII characters')
+      const body = await readJson(request, action === 'items' ? itemBody : action === 'flags' ? flagBody : messageBody, maxBody)
+      const sse = action === 'messages' && (request.headers.get('accept') ?? '').includes('text/event-stream')
+      const release = await acquire(id)
+      let streaming = false
+      try {
+        const l = await load(id, client)
+        // A retried request gets the answer it would have had, not a second turn.
+        if (key !== undefined && key in l.record.answers) {
+          l.convo.stop()
+          return sse ? replay(l.record.answers[key]) : json(l.record.answers[key])
+        }
+        if (sse) {
+          streaming = true
+          return streamTurn(l, (body as { text: string }).text, key, release)
+        }
+        try {
+          let answer: unknown
+          if (action === 'items') {
+            const b = body as { item: string; count?: number }
+            answer = { unlocked: l.convo.give(b.item, b.count ?? 1).unlocked }
+          } else if (action === 'flags') {
+            const b = body as { flag: string; on?: boolean }
+            answer = { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
+          } else {
+            answer = publicResult(await l.convo.say((body as { text: string }).text))
+          }
+          await save(l, key === undefined ? undefined : { key, value: { ...(answer as object), conversation: status(l) } })
+          return json({ ...(answer as object), conversation: status(l) })
+        } finally {
+          l.convo.stop()
+        }
+      } finally {
+        if (!streaming) release()
       }
-      if (action === 'flags') {
-        const body = await readJson(request, flagBody, maxBody)
-        const { unlocked } = e.convo.setFlag(body.flag, body.on ?? true)
-        return json({ unlocked, conversation: status(id, e) })
-      }
-      const body = await readJson(request, messageBody, maxBody)
-      if ((request.headers.get('accept') ?? '').includes('text/event-stream')) return streamTurn(id, e, body.text)
-      const result = await e.convo.say(body.text)
-      return json({ ...publicResult(result), conversation: status(id, e) })
     }
     throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`)
   }
 
-  function streamTurn(id: string, e: Entry, text: string): Response {
-    const encoder = new TextEncoder()
+  function sseResponse(body: ReadableStream<Uint8Array>): Response {
+    return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } })
+  }
+
+  const encoder = new TextEncoder()
+  const event = (name: string, data: unknown) => encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
+
+  function replay(answer: unknown): Response {
+    const text = (answer as { text?: string }).text ?? ''
+    return sseResponse(new ReadableStream({ start(out) {
+      if (text) out.enqueue(event('delta', { text }))
+      out.enqueue(event('done', answer))
+      out.close()
+    } }))
+  }
+
+  function streamTurn(l: Loaded, text: string, key: string | undefined, release: () => void): Response {
     const controller = new AbortController()
-    const stream = new ReadableStream<Uint8Array>({
+    return sseResponse(new ReadableStream<Uint8Array>({
       async start(out) {
-        const send = (event: string, data: unknown) => out.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+        const send = (name: string, data: unknown) => out.enqueue(event(name, data))
         try {
-          const turn = e.convo.stream(text, { signal: controller.signal })
+          const turn = l.convo.stream(text, { signal: controller.signal })
           for await (const delta of turn) send('delta', { text: delta })
-          send('done', { ...publicResult(await turn.result), conversation: status(id, e) })
+          const answer = { ...publicResult(await turn.result), conversation: status(l) }
+          await save(l, key === undefined ? undefined : { key, value: answer })
+          send('done', answer)
         } catch (error) {
           if (!controller.signal.aborted) send('error', problemBody(toProblem(error)))
         } finally {
+          l.convo.stop()
+          release()
           try {
             out.close()
           } catch {
@@ -210,8 +285,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       cancel() {
         controller.abort()
       },
-    })
-    return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } })
+    }))
   }
 
   return async (request: Request): Promise<Response> => {
@@ -252,6 +326,7 @@ function toProblem(error: unknown): HttpProblem {
     const status = error.code === 'conversation_ended' ? 409 : error.code === 'aborted' ? 409 : 400
     return new HttpProblem(status, error.code, error.message)
   }
+  if (error instanceof Error && error.name === 'StoreUnavailableError') return new HttpProblem(503, 'store_unavailable', 'conversations are unavailable for a moment; try again shortly', { 'retry-after': '1' })
   return new HttpProblem(500, 'internal', 'something went wrong on the server')
 }
 

@@ -1,0 +1,2 @@
+export { MemoryConversationStore } from './memory.ts'
+export type { ConversationStore, StoredConversation } from './types.ts'

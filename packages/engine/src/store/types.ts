@@ -1,0 +1,38 @@
+import type { ConversationSnapshot } from '../conversation/snapshot.ts'
+import type { GlmMessage } from '../glm/types.ts'
+
+/** A conversation as a store keeps it: plain JSON, so any server process can pick it up. */
+export interface StoredConversation {
+  snapshot: ConversationSnapshot
+  /** The client that owns it; nobody else may read or write it. */
+  owner: string
+  /** Bumped by every successful put; a put names the version it read (optimistic concurrency). */
+  version: number
+  /** Answers already given, by idempotency key, so a retried request is not a second turn. */
+  answers: Record<string, unknown>
+  /** What the designer's panel shows about the last call, which snapshots do not keep. */
+  view?: { lastRequest: GlmMessage[] | null; lore: string[] } | undefined
+}
+
+/**
+ * Where conversations live between requests. `put` is a compare-and-set: it succeeds only if the
+ * stored version is still `expected` (0 for a new conversation), so two servers answering the
+ * same conversation at once can never both write.
+ */
+export interface ConversationStore {
+  get(id: string): Promise<StoredConversation | undefined>
+  /** Writes `record` with version `expected + 1` if the stored version is `expected`; false if not. */
+  put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean>
+  delete(id: string): Promise<void>
+  /** Keeps the conversation from expiring while it is used. */
+  touch(id: string): Promise<void>
+  close?(): Promise<void>
+}
+
+/** Most answers kept per conversation for idempotent retries. */
+export const MAX_ANSWERS = 32
+
+export function trimAnswers(answers: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(answers)
+  return keys.length <= MAX_ANSWERS ? answers : Object.fromEntries(keys.slice(-MAX_ANSWERS).map((k) => [k, answers[k]]))
+}

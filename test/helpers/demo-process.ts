@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { ROOT } from './npcs.ts'
+
+/** The demo server as its own process (the page is not needed: only /api is used). */
+export class DemoProcess {
+  url = ''
+  readonly child: ChildProcess
+  readonly ready: Promise<this>
+
+  constructor(env: Record<string, string>) {
+    this.child = spawn(process.execPath, ['--conditions=@parley/source', '--import', 'tsx', 'packages/demo-web/server.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: '0', GLM_API_KEY: '', PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '100000', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    this.ready = new Promise((resolve, reject) => {
+      this.child.stdout!.on('data', (d) => {
+        out += d
+        const m = /Parley demo on (http:\/\/\S+)/.exec(out)
+        if (m) {
+          this.url = m[1]!
+          resolve(this)
+        }
+      })
+      this.child.stderr!.on('data', (d) => (err += d))
+      this.child.on('exit', (code) => reject(new Error(`demo server exited (${code}): ${err.slice(0, 500)}`)))
+    })
+  }
+
+  kill(): void {
+    this.child.kill('SIGKILL')
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode) return
+    await new Promise<void>((resolve) => {
+      this.child.once('exit', () => resolve())
+      this.child.kill('SIGTERM')
+    })
+  }
+}
+
+/** Calls the API of one server or another as one player (a fixed client id, as a cookie would be). */
+export function player(client = `player-${Math.random().toString(36).slice(2)}-0000000000`) {
+  return async (server: DemoProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${server.url}/api${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-parley-client': client, ...headers },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    })
+    const text = await res.text()
+    let json: any
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, json, text }
+  }
+}

@@ -10,11 +10,10 @@ import type { SectionOptions, SectionResult } from './common.ts'
 export async function contentSection({ quick }: SectionOptions): Promise<SectionResult> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-npcs-'))
   try {
-    // The informant as one self-contained file: its shared lore file is left out (read once per
-    // NPC it would time the disk, not validation).
-    const template = readFileSync(join(ROOT, 'content/npcs/informant.yaml'), 'utf8')
-      .replace(/^# .*\n/gm, '')
-      .replace(/    - id: city\n      file: \.\.\/lore\/city\.md\n/, '')
+    // About 2 KB, as the issue sets: the informant's core (persona, lines, items, secrets,
+    // actions) without its scripted lines and lore, which only make the file longer.
+    const full = readFileSync(join(ROOT, 'content/npcs/informant.yaml'), 'utf8').replace(/^# .*\n/gm, '')
+    const template = full.replace(/\nlore:[\s\S]*$/, '\n')
     for (let i = 0; i < 1000; i++) writeFileSync(join(dir, `npc-${i}.yaml`), template.replace('id: informant', `id: npc-${i}`))
     const size = Buffer.byteLength(template)
     const figures = await compare(

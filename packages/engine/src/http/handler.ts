@@ -105,31 +105,60 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
 
   interface Loaded {
     id: string
-    record: StoredConversation
+    record: Omit<StoredConversation, 'snapshot'>
     convo: Conversation
   }
 
+  /**
+   * Live conversations this server has loaded, by the store version they match. A request asks
+   * the store only for the version (cheap) and reuses the live one when no other server has written
+   * since; otherwise it loads and restores the snapshot. Bounded: the least recently used go first.
+   */
+  const live = new Map<string, Loaded>()
+  const MAX_LIVE = 2000
+  function remember(l: Loaded) {
+    live.delete(l.id)
+    live.set(l.id, l)
+    if (live.size > MAX_LIVE) {
+      const [oldest] = live.keys()
+      forget(oldest!)
+    }
+  }
+  function forget(id: string) {
+    live.get(id)?.convo.stop()
+    live.delete(id)
+  }
+
   async function load(id: string, client: string): Promise<Loaded> {
-    const record = ID.test(id) ? await store.get(id) : undefined
+    const head = ID.test(id) ? await store.head(id) : undefined
+    if (!head || head.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+    const cached = live.get(id)
+    if (cached && cached.record.version === head.version) return cached
+    const record = await store.get(id)
     if (!record || record.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
     const npc = npcs.get(record.snapshot.npc)
     if (!npc) throw new HttpProblem(404, 'unknown_npc', `this server has no NPC "${record.snapshot.npc}"`)
-    return { id, record, convo: restoreConversation(npc, record.snapshot, conversationOptions(npc)) }
+    const { snapshot, ...rest } = record
+    const loaded = { id, record: rest, convo: restoreConversation(npc, snapshot, conversationOptions(npc)) }
+    if (cached) forget(id)
+    remember(loaded)
+    return loaded
   }
 
   async function save(l: Loaded, answer?: { key: string; value: unknown }): Promise<void> {
     const lastRequest = l.convo.lastRequest()
-    const ok = await store.put(
-      l.id,
-      {
-        snapshot: l.convo.snapshot(),
-        owner: l.record.owner,
-        answers: answer ? trimAnswers({ ...l.record.answers, [answer.key]: answer.value }) : l.record.answers,
-        view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
-      },
-      l.record.version,
-    )
-    if (!ok) throw new HttpProblem(409, 'conflict', 'this conversation changed on another server during this request; send it again')
+    const record = {
+      owner: l.record.owner,
+      answers: answer ? trimAnswers({ ...l.record.answers, [answer.key]: answer.value }) : l.record.answers,
+      view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
+    }
+    const ok = await store.put(l.id, { ...record, snapshot: l.convo.snapshot() }, l.record.version)
+    if (!ok) {
+      // The live copy ran a turn the store refused: it no longer matches any stored version.
+      forget(l.id)
+      throw new HttpProblem(409, 'conflict', 'this conversation changed on another server during this request; send it again')
+    }
+    l.record = { ...record, version: l.record.version + 1 }
   }
 
   /** What a designer's panel shows after each turn: small, whatever the conversation's length. */
@@ -180,10 +209,9 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       if (!npc) throw new HttpProblem(404, 'unknown_npc', `no NPC "${body.npc}"`)
       const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions(npc)) : restoreConversation(npc, body.snapshot, conversationOptions(npc))
       const id = randomId()
-      const record = { snapshot: convo.snapshot(), owner: client, answers: {} }
-      if (!(await store.put(id, record, 0))) throw new HttpProblem(409, 'conflict', 'could not create the conversation; try again')
-      const loaded = { id, record: { ...record, version: 1 }, convo }
-      convo.stop()
+      if (!(await store.put(id, { snapshot: convo.snapshot(), owner: client, answers: {} }, 0))) throw new HttpProblem(409, 'conflict', 'could not create the conversation; try again')
+      const loaded = { id, record: { owner: client, answers: {}, version: 1 }, convo }
+      remember(loaded)
       return json({ ...inspect(loaded), greeting: npc.greeting ?? null }, 201)
     }
 
@@ -192,15 +220,15 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
     if (parts.length === 2 && method === 'GET') {
       const l = await load(id, client)
       await store.touch(id)
-      l.convo.stop()
       return json(inspect(l))
     }
     if (parts.length === 2 && method === 'DELETE') {
       await load(id, client)
       await store.delete(id)
+      forget(id)
       return new Response(null, { status: 204 })
     }
-    if (parts.length === 3 && action === 'snapshot' && method === 'GET') return json((await load(id, client)).record.snapshot)
+    if (parts.length === 3 && action === 'snapshot' && method === 'GET') return json((await load(id, client)).convo.snapshot())
     if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags')) {
       if (!limiter.take(client)) throw new HttpProblem(429, 'rate_limited', 'too many requests; slow down', { 'retry-after': String(limiter.retryAfterSeconds(client)) })
       const key = request.headers.get('idempotency-key') ?? undefined
@@ -212,10 +240,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       try {
         const l = await load(id, client)
         // A retried request gets the answer it would have had, not a second turn.
-        if (key !== undefined && key in l.record.answers) {
-          l.convo.stop()
-          return sse ? replay(l.record.answers[key]) : json(l.record.answers[key])
-        }
+        if (key !== undefined && key in l.record.answers) return sse ? replay(l.record.answers[key]) : json(l.record.answers[key])
         if (sse) {
           streaming = true
           return streamTurn(l, (body as { text: string }).text, key, release)
@@ -233,8 +258,10 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
           }
           await save(l, key === undefined ? undefined : { key, value: { ...(answer as object), conversation: status(l) } })
           return json({ ...(answer as object), conversation: status(l) })
-        } finally {
-          l.convo.stop()
+        } catch (error) {
+          // A turn that failed part-way leaves the live copy unlike the stored one.
+          if (!(error instanceof HttpProblem)) forget(l.id)
+          throw error
         }
       } finally {
         if (!streaming) release()
@@ -271,9 +298,9 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
           await save(l, key === undefined ? undefined : { key, value: answer })
           send('done', answer)
         } catch (error) {
+          if (!(error instanceof HttpProblem)) forget(l.id)
           if (!controller.signal.aborted) send('error', problemBody(toProblem(error)))
         } finally {
-          l.convo.stop()
           release()
           try {
             out.close()

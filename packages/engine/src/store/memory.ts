@@ -2,7 +2,7 @@ import type { ConversationStore, StoredConversation } from './types.ts'
 
 /** The embedded default: one process, conversations dropped after `ttlMs` without use. */
 export class MemoryConversationStore implements ConversationStore {
-  readonly #entries = new Map<string, { json: string; version: number; expires: number }>()
+  readonly #entries = new Map<string, { json: string; owner: string; version: number; expires: number }>()
   readonly #ttlMs: number
   readonly #now: () => number
   constructor(options: { ttlMs?: number; now?: () => number } = {}) {
@@ -25,10 +25,15 @@ export class MemoryConversationStore implements ConversationStore {
     return e ? { ...(JSON.parse(e.json) as Omit<StoredConversation, 'version'>), version: e.version } : undefined
   }
 
+  async head(id: string): Promise<{ version: number; owner: string } | undefined> {
+    const e = this.#live(id)
+    return e && { version: e.version, owner: e.owner }
+  }
+
   async put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean> {
     const current = this.#live(id)?.version ?? 0
     if (current !== expected) return false
-    this.#entries.set(id, { json: JSON.stringify(record), version: expected + 1, expires: this.#now() + this.#ttlMs })
+    this.#entries.set(id, { json: JSON.stringify(record), owner: record.owner, version: expected + 1, expires: this.#now() + this.#ttlMs })
     return true
   }
 

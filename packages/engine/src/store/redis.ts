@@ -6,7 +6,7 @@ import type { ConversationStore, StoredConversation } from './types.ts'
 const PUT = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if current ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2])
+redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2], 'owner', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
@@ -67,8 +67,13 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean> {
-    const ok = await guard(async () => (await this.#ready, this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs)] })))
+    const ok = await guard(async () => (await this.#ready, this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs), record.owner] })))
     return ok === 1
+  }
+
+  async head(id: string): Promise<{ version: number; owner: string } | undefined> {
+    const [version, owner] = await guard(async () => (await this.#ready, this.#client.hmGet(this.#prefix + id, ['version', 'owner'])))
+    return version && owner ? { version: Number(version), owner } : undefined
   }
 
   async delete(id: string): Promise<void> {

@@ -21,6 +21,8 @@ export interface StoredConversation {
  */
 export interface ConversationStore {
   get(id: string): Promise<StoredConversation | undefined>
+  /** The version and owner alone: cheap, so a server can tell whether its live copy is current. */
+  head(id: string): Promise<{ version: number; owner: string } | undefined>
   /** Writes `record` with version `expected + 1` if the stored version is `expected`; false if not. */
   put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean>
   delete(id: string): Promise<void>

@@ -14,28 +14,45 @@ async function drain(res: Response) {
 export async function serverSection({ quick }: SectionOptions): Promise<SectionResult> {
   const npc = informant()
   const provider = scriptedProvider()
-  const convo = createConversation(npc, { provider })
   const handler = createDialogueHandler({ npcs: [npc], provider, ratePerMinute: 1e9 })
   const headers = { 'content-type': 'application/json', 'x-parley-client': 'bench-client-0000000000001' }
-  const start = await handler(new Request('http://bench/api/conversations', { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) }))
-  const { id } = (await start.json()) as { id: string }
   const server = await startDemoServer({ port: 0, env: { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '1000000000' } })
   const base = `http://127.0.0.1:${server.port}/api`
-  const remote = (await (await fetch(`${base}/conversations`, { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) })).json()) as { id: string }
   const sse = { ...headers, accept: 'text/event-stream' }
   const body = JSON.stringify({ text: '你好，我在找山贼透子' })
+  const line = '你好，我在找山贼透子'
+  // Sessions of 50 turns, a new conversation after each, for every contender alike: a store saves
+  // the whole conversation per turn, so an ever-growing one would measure its length, not the HTTP layer.
+  const SESSION = 50
+  const session = <T>(start: () => Promise<T>) => {
+    let current: Promise<T> | undefined
+    let turns = 0
+    return () => {
+      if (!current || turns++ % SESSION === 0) current = start()
+      return current
+    }
+  }
+  const engineConvo = session(async () => createConversation(npc, { provider }))
+  const inProcessId = session(async () => {
+    const r = await handler(new Request('http://bench/api/conversations', { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) }))
+    return ((await r.json()) as { id: string }).id
+  })
+  const remoteId = session(async () => {
+    const r = await fetch(`${base}/conversations`, { method: 'POST', headers, body: JSON.stringify({ npc: 'informant' }) })
+    return ((await r.json()) as { id: string }).id
+  })
   try {
     const figures = await interleave(
       'demo server',
       {
         'engine convo.stream': async () => {
-          const s = convo.stream('你好，我在找山贼透子')
+          const s = (await engineConvo()).stream(line)
           for await (const _ of s) {
             // consume
           }
         },
-        'handler in-process, SSE': () => handler(new Request(`http://bench/api/conversations/${id}/messages`, { method: 'POST', headers: sse, body })).then(drain),
-        'demo server over HTTP, SSE': () => fetch(`${base}/conversations/${remote.id}/messages`, { method: 'POST', headers: sse, body }).then(drain),
+        'handler in-process, SSE': async () => handler(new Request(`http://bench/api/conversations/${await inProcessId()}/messages`, { method: 'POST', headers: sse, body })).then(drain),
+        'demo server over HTTP, SSE': async () => fetch(`${base}/conversations/${await remoteId()}/messages`, { method: 'POST', headers: sse, body }).then(drain),
       },
       { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
     )
@@ -43,11 +60,10 @@ export async function serverSection({ quick }: SectionOptions): Promise<SectionR
     const viaHandler = median(figures[1]!.rounds)
     const viaHttp = median(figures[2]!.rounds)
     return {
-      markdown: `## Demo server (issue 7.7)\n\nOne streamed turn on the scripted provider (no model latency), so what is measured is the engine and the HTTP layer:\n\n${table(figures, 'engine convo.stream')}\n\nTurns per second: engine ${(1000 / direct).toFixed(0)}, handler ${(1000 / viaHandler).toFixed(0)}, over HTTP ${(1000 / viaHttp).toFixed(0)}.`,
+      markdown: `## Demo server (issue 7.7)\n\nOne streamed turn on the scripted provider (no model latency), so what is measured is the engine and the HTTP layer; sessions of ${SESSION} turns; the handler loads and saves each turn through the in-memory store:\n\n${table(figures, 'engine convo.stream')}\n\nTurns per second: engine ${(1000 / direct).toFixed(0)}, handler ${(1000 / viaHandler).toFixed(0)}, over HTTP ${(1000 / viaHttp).toFixed(0)}.`,
       reading: `Demo server: the handler adds ${fmt(viaHandler - direct)} per streamed turn in-process and ${fmt(viaHttp - direct)} over real HTTP on loopback, next to model calls that take hundreds of milliseconds.`,
     }
   } finally {
-    convo.stop()
     await server.close()
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -150,6 +150,33 @@ describe('parley chat', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the reply streams in as it arrives', async () => {
+    const slow = await startGlmEmulator({ apiKey: 'cli-key', chunkSize: 2, chunkDelayMs: 60, reply: () => '想买点情报吗，陌生人？这条街上的事我都知道。' })
+    try {
+      // `script` gives the chat a real pseudo-terminal, as a player's terminal would.
+      const command = `node --conditions=@parley/source --import ${TSX} ${ROOT}packages/engine/src/cli/main.ts chat informant`
+      const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, GLM_API_KEY: 'cli-key', GLM_BASE_URL: slow.url } })
+      const reads: string[] = []
+      child.stdout.on('data', (d: Buffer) => reads.push(d.toString()))
+      const seen = () => reads.join('')
+      const until = async (text: string) => {
+        while (!seen().includes(text)) await new Promise((r) => setTimeout(r, 20))
+      }
+      await until('> ')
+      child.stdin.write('你好\n')
+      await until('我都知道。')
+      child.stdin.write('/quit\n')
+      await new Promise((r) => child.on('close', r))
+      const replyReads = reads.filter((r) => /[买情报陌生这条街事知]/.test(r) && !r.includes('scripted'))
+      // Delivered piece by piece, not as one line at the end.
+      expect(replyReads.length).toBeGreaterThanOrEqual(3)
+      expect(seen()).toContain('透子的线人: 想买点情报吗，陌生人？这条街上的事我都知道。')
+      expect(seen()).toContain('Bye! welcome back anytime!')
+    } finally {
+      await slow.close()
+    }
+  }, 30_000)
 
   it('shows the fallback line, not a stack trace, when GLM is down', async () => {
     const r = await parley(['chat', 'informant'], { input: 'hi\n', env: { GLM_API_KEY: 'cli-key', GLM_BASE_URL: 'http://127.0.0.1:9/api' } })

@@ -85,7 +85,7 @@ export class GlmClient {
         // merged per call.
         beforeRetry: [
           async ({ request, options, error, retryCount }) => {
-            if (this.#options.auth === 'jwt') request.headers.set('authorization', (await this.#authorization())!)
+            if (this.#options.auth === 'jwt' && this.#options.apiKey) request.headers.set('authorization', await this.#jwtHeader())
             const call = (options as unknown as { parleyCall?: { requestId: string; onRetry?: CallOptions['onRetry'] } }).parleyCall
             call?.onRetry?.({ attempt: retryCount, error: toGlmError(error, call.requestId) })
           },
@@ -116,21 +116,18 @@ export class GlmClient {
     return undefined
   }
 
-  async #authorization(): Promise<string | undefined> {
-    const key = this.#options.apiKey
-    if (!key) return undefined
-    if (this.#options.auth !== 'jwt') return `Bearer ${key}`
+  /** A fresh-enough SDK-style JWT: cached for 3 minutes of its 3.5-minute life, as the official SDK does. */
+  async #jwtHeader(): Promise<string> {
     const now = Date.now()
     if (!this.#jwt || this.#jwt.until <= now) {
-      // Cached for 3 minutes of a 3.5 minute life, as the official SDK does.
-      this.#jwt = { token: await signGlmJwt(key, 210_000, now), until: now + 180_000 }
+      this.#jwt = { token: await signGlmJwt(this.#options.apiKey ?? '', 210_000, now), until: now + 180_000 }
     }
     return `Bearer ${this.#jwt.token}`
   }
 
   async #post(path: string, body: unknown, requestId: string, call: CallOptions): Promise<Response> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
-    const auth = this.#options.auth === 'jwt' ? await this.#authorization() : this.#keyHeader
+    const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
     const text = JSON.stringify(body)
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee

@@ -119,8 +119,8 @@ describe('errors and retries', () => {
   })
 
   it('times out a slow first byte per attempt, then retries', async () => {
-    emulator().fault({ delayMs: 400 })
-    const r = await client({ timeoutMs: 150 }).chat(hi)
+    emulator().fault({ delayMs: 1500 })
+    const r = await client({ timeoutMs: 500 }).chat(hi)
     expect(r.content).toBe('echo: 你好')
     expect(emulator().chatRequests).toHaveLength(2)
   })

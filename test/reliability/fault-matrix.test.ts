@@ -24,7 +24,7 @@ const MATRIX: Case[] = [
   { name: '503', fault: { status: 503, code: '1305' }, code: 'http', glmCode: '1305', retryable: true },
   { name: 'connection reset', fault: { reset: true }, code: 'network', retryable: true },
   { name: 'connection refused', fault: 'refused', code: 'network', retryable: true },
-  { name: 'slow first byte past the timeout', fault: { delayMs: 400 }, code: 'timeout', retryable: true },
+  { name: 'slow first byte past the timeout', fault: { delayMs: 1200 }, code: 'timeout', retryable: true },
   { name: 'stream cut mid-way', fault: { cutAfterChunks: 2 }, code: 'stream_interrupted', retryable: false, streamOnly: true },
   { name: 'malformed SSE chunk', fault: { malformedAfterChunks: 1 }, code: 'stream_interrupted', retryable: false, streamOnly: true },
   { name: 'error object inside the stream', fault: { streamError: { code: '1301', message: '系统检测到输入或生成内容可能包含不安全或敏感内容', afterChunks: 1 } }, code: 'stream_error', glmCode: '1301', retryable: false, streamOnly: true },
@@ -39,7 +39,7 @@ const options = (c: Case): GlmProviderOptions => ({
   apiKey: emulator().apiKey,
   baseUrl: c.fault === 'refused' ? 'http://127.0.0.1:9/api/paas/v4' : emulator().url,
   retry: { limit: 2, baseDelayMs: 1 },
-  timeoutMs: 150,
+  timeoutMs: 400,
 })
 
 const committed = (c: Conversation) => ({ history: c.history(), items: c.items(), flags: c.flags(), unlocked: c.unlocked(), turns: c.turns })

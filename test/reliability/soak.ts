@@ -133,10 +133,14 @@ log(`baseline heap ${(before / 2 ** 20).toFixed(1)} MB; ${TURNS} turns over ${CO
 const started = Date.now()
 const result = await round(CONVERSATIONS, TURNS)
 const total = emu.chatRequests.length
-const afterFirst = heap()
-log(`after the soak ${(afterFirst / 2 ** 20).toFixed(1)} MB; running it again to tell a leak from one-off growth`)
-await round(CONVERSATIONS, TURNS)
-const after = heap()
+// Memory back to its baseline: the heap after each further soak of the same size. Growth from the
+// first of these to the last is what a leak would add; one-off growth (JIT code, pools, caches)
+// happens in the first soak and does not repeat.
+const heaps = [heap()]
+for (let i = 0; i < 2; i++) {
+  await round(CONVERSATIONS, TURNS)
+  heaps.push(heap())
+}
 await emu.close()
 const summary = {
   ...result,
@@ -144,10 +148,9 @@ const summary = {
   requests: total,
   seconds: (Date.now() - started) / 1000,
   heapBeforeMb: before / 2 ** 20,
-  heapAfterMb: after / 2 ** 20,
-  heapAfterFirstMb: afterFirst / 2 ** 20,
-  /** From the baseline to after two identical soaks: a per-turn leak would show here twice over. */
-  heapGrowthMb: (after - before) / 2 ** 20,
+  heapAfterEachSoakMb: heaps.map((h) => h / 2 ** 20),
+  /** What two more soaks of the same size left behind, beyond the first. */
+  heapGrowthMb: (Math.max(heaps[1]!, heaps[2]!) - heaps[0]!) / 2 ** 20,
 }
 if (json) process.stdout.write(JSON.stringify(summary))
 else log(`done: ${JSON.stringify(summary)}`)

@@ -162,7 +162,8 @@ const idleState = (ctx: ConversationContext, queued: number): ConversationStateN
 /**
  * One conversation with one NPC. States a game can show: `awaiting` the player, `thinking`
  * (request sent), `streaming` (reply arriving), `retrying` (a failed attempt is being retried),
- * `ended`. Player lines are queued and answered strictly in order.
+ * `acting` (the model asked for actions; the game decides), `ended`. Player lines are queued and
+ * answered strictly in order.
  */
 export const conversationMachine = setup({
   types: {

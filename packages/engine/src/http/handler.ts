@@ -91,15 +91,15 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
    */
   const locks = new Map<string, Promise<void>>()
   async function acquire(id: string): Promise<() => void> {
-    const before = locks.get(id) ?? Promise.resolve()
     let release!: () => void
-    const mine = before.then(() => new Promise<void>((r) => (release = r)))
-    locks.set(id, mine)
+    const mine = new Promise<void>((r) => (release = r))
+    const before = locks.get(id) ?? Promise.resolve()
+    const chained = before.then(() => mine)
+    locks.set(id, chained)
     await before
-    await Promise.resolve()
     return () => {
       release()
-      if (locks.get(id) === mine) locks.delete(id)
+      if (locks.get(id) === chained) locks.delete(id)
     }
   }
 
@@ -131,9 +131,13 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
 
   async function load(id: string, client: string): Promise<Loaded> {
     const head = ID.test(id) ? await store.head(id) : undefined
+    if (!head) forget(id)
     if (!head || head.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
     const cached = live.get(id)
-    if (cached && cached.record.version === head.version) return cached
+    if (cached && cached.record.version === head.version) {
+      remember(cached)
+      return cached
+    }
     const record = await store.get(id)
     if (!record || record.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
     const npc = npcs.get(record.snapshot.npc)

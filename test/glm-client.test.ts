@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createServer } from 'node:net'
 import { createGlmClient, GlmError, signGlmJwt, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { useEmulator } from './helpers/emulator.ts'
+import { freePort } from './helpers/net.ts'
 
 const emulator = useEmulator()
 
@@ -296,12 +296,3 @@ describe('embeddings', () => {
     expect(error).toMatchObject({ status: 400, glmCode: '1214' })
   })
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}

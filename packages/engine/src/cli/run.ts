@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { existsSync } from 'node:fs'
 import { resolve, relative, isAbsolute } from 'node:path'
-import { formatIssue, isContentError } from '../content/issues.ts'
+import { formatIssue, isContentError, type ContentIssue } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
 import { loadNpcDir, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
 import { runChat } from './chat.ts'
@@ -72,7 +72,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (error) {
     if (isContentError(error)) {
-      for (const issue of error.issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
+      for (const issue of error.issues) complain(showIssue(issue, io.cwd))
       return 1
     }
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES') {
@@ -93,7 +93,7 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
     }
   }
   const { issues, files } = await loadNpcs(paths)
-  for (const issue of issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd), message: issue.message.replaceAll(`${io.cwd.replace(/\/$/, '')}/`, '') }))
+  for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {
     complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`)
@@ -109,7 +109,7 @@ async function index(args: string[], io: CliIo, say: (s: string) => void, compla
     return 2
   }
   const { npcs, issues } = await loadNpcs((args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p)))
-  for (const issue of issues) complain(formatIssue({ ...issue, path: shown(issue.path, io.cwd) }))
+  for (const issue of issues) complain(showIssue(issue, io.cwd))
   if (issues.length) return 1
   const cache = new DiskEmbeddingCache(resolve(io.cwd, '.parley-cache/embeddings'))
   const client = createGlmClient({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL })
@@ -126,6 +126,11 @@ async function findNpc(spec: string, dir: string, io: CliIo) {
   const folder = resolve(io.cwd, dir)
   if (!existsSync(folder)) return undefined
   return (await loadNpcDir(folder)).find((n) => n.id === spec)
+}
+
+/** One issue as `path:line:col: message`, paths relative to where the command runs. */
+function showIssue(issue: ContentIssue, cwd: string): string {
+  return formatIssue({ ...issue, path: shown(issue.path, cwd), message: issue.message.replaceAll(`${cwd.replace(/\/$/, '')}/`, '') })
 }
 
 function shown(path: string, cwd: string): string {

@@ -47,18 +47,20 @@ export interface Change {
   unlocked: string[]
 }
 
-export function giveItem(npc: Npc, data: ConversationData, item: string, count: number): Change {
-  const next = { ...data, items: { ...data.items, [item]: (data.items[item] ?? 0) + count } }
+/** `next` with every secret that its state now unlocks, and which those were. */
+function unlockFrom(npc: Npc, next: ConversationData): Change {
   const unlocked = newlyUnlocked(npc, next)
   return { data: withUnlocks(next, unlocked), unlocked }
+}
+
+export function giveItem(npc: Npc, data: ConversationData, item: string, count: number): Change {
+  return unlockFrom(npc, { ...data, items: { ...data.items, [item]: (data.items[item] ?? 0) + count } })
 }
 
 export function setFlag(npc: Npc, data: ConversationData, flag: string, on: boolean): Change {
   const has = data.flags.includes(flag)
   if (has === on) return { data, unlocked: [] }
-  const next = { ...data, flags: on ? [...data.flags, flag] : data.flags.filter((f) => f !== flag) }
-  const unlocked = newlyUnlocked(npc, next)
-  return { data: withUnlocks(next, unlocked), unlocked }
+  return unlockFrom(npc, { ...data, flags: on ? [...data.flags, flag] : data.flags.filter((f) => f !== flag) })
 }
 
 /** What one turn will send, and what it will change if, and only if, it succeeds. */
@@ -137,10 +139,8 @@ export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn,
   const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
   const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))
-  let next: ConversationData = { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh }
-  const later = newlyUnlocked(npc, next)
-  next = withUnlocks(next, later)
-  return { data: next, unlocked: [...fromLine, ...later] }
+  const later = unlockFrom(npc, { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh })
+  return { data: later.data, unlocked: [...fromLine, ...later.unlocked] }
 }
 
 export function failTurn(data: ConversationData): ConversationData {

@@ -250,18 +250,19 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
           return streamTurn(l, (body as { text: string }).text, key, release)
         }
         try {
-          let answer: unknown
+          let outcome: object
           if (action === 'items') {
             const b = body as { item: string; count?: number }
-            answer = { unlocked: l.convo.give(b.item, b.count ?? 1).unlocked }
+            outcome = { unlocked: l.convo.give(b.item, b.count ?? 1).unlocked }
           } else if (action === 'flags') {
             const b = body as { flag: string; on?: boolean }
-            answer = { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
+            outcome = { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
           } else {
-            answer = publicResult(await l.convo.say((body as { text: string }).text))
+            outcome = publicResult(await l.convo.say((body as { text: string }).text))
           }
-          await save(l, key === undefined ? undefined : { key, value: { ...(answer as object), conversation: status(l) } })
-          return json({ ...(answer as object), conversation: status(l) })
+          const answer = { ...outcome, conversation: status(l) }
+          await save(l, key === undefined ? undefined : { key, value: answer })
+          return json(answer)
         } catch (error) {
           // A turn that failed part-way leaves the live copy unlike the stored one.
           if (!(error instanceof HttpProblem)) forget(l.id)

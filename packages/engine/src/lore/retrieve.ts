@@ -64,11 +64,14 @@ type Ranked = Array<{ chunk: LoreChunk; score: number }>
 function rankBm25(npc: Npc, query: string, allowed: ReadonlySet<LoreChunk>): Ranked {
   const { chunks, bm25 } = loreIndex(npc)
   const scores = bm25.scores(query)
-  return chunks
-    .map((chunk, i) => ({ chunk, score: scores[i]! }))
-    .filter((r) => allowed.has(r.chunk) && (r.score > 0 || keywordBonus(npc, r.chunk, query) >= 1000))
-    .map((r) => ({ chunk: r.chunk, score: r.score + keywordBonus(npc, r.chunk, query) }))
-    .sort((a, b) => b.score - a.score)
+  const ranked: Ranked = []
+  chunks.forEach((chunk, i) => {
+    if (!allowed.has(chunk)) return
+    const bonus = keywordBonus(npc, chunk, query)
+    // No term in common and no keyword hit: not relevant, however high its priority.
+    if (scores[i]! > 0 || bonus >= 1000) ranked.push({ chunk, score: scores[i]! + bonus })
+  })
+  return ranked.sort((a, b) => b.score - a.score)
 }
 
 /** The best chunks that fit the NPC's `top_k` and token budget, best first. */

@@ -28,32 +28,21 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
         ...(turn.tools.length > 0 && { tools: [...turn.tools], tool_choice: 'auto' as const }),
       }
       const call = { signal: turn.signal, onRetry: turn.onRetry }
-      let text: string
-      let finishReason: string
-      let reply: ProviderReply
+      let reply: ProviderReply = { text: '' }
       let toolCalls: GlmToolCall[] | undefined
       if (onDelta) {
-        text = ''
-        finishReason = 'stop'
-        reply = { text: '' }
+        // The client collects the text itself and hands it over with `finish`, which always ends a stream.
         for await (const event of client.chatStream(request, call)) {
-          if (event.type === 'delta') {
-            text += event.content
-            onDelta(event.content)
-          } else if (event.type === 'tool_calls') toolCalls = event.toolCalls
-          else if (event.type === 'finish') {
-            finishReason = event.finishReason
-            reply = { text, finishReason, usage: event.usage, requestId: event.requestId }
-          }
+          if (event.type === 'delta') onDelta(event.content)
+          else if (event.type === 'tool_calls') toolCalls = event.toolCalls
+          else if (event.type === 'finish') reply = { text: event.text, finishReason: event.finishReason, usage: event.usage, requestId: event.requestId }
         }
-        reply.text = text
       } else {
         const completion = await client.chat(request, call)
-        text = completion.content
-        finishReason = completion.finishReason
         toolCalls = completion.toolCalls
-        reply = { text, finishReason, usage: completion.usage, requestId: completion.requestId }
+        reply = { text: completion.content, finishReason: completion.finishReason, usage: completion.usage, requestId: completion.requestId }
       }
+      const { text, finishReason } = reply
       // A reply that acts is not a spoken line: its (often empty) text is not checked like one.
       if (toolCalls?.length) return { ...reply, toolCalls }
       if (finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the reply for content safety', text)

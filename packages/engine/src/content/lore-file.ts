@@ -42,7 +42,7 @@ function kindOf(info: Stats): string {
   return 'not a regular file'
 }
 
-const outside = (message: string): LoreFileProblem => ({ code: 'outside_root', message, hint: 'lore files live inside the content root (the folder holding npcs/ and lore/); copy the file there' })
+const outside = (message: string): LoreFileProblem => ({ code: 'outside_root', message, hint: 'lore files live inside the content root, the folder holding npcs/ and lore/: copy the file there, or name the root with --root or contentRoot' })
 
 /**
  * Reads one lore file named by an NPC file, refusing anything that is not a regular file of at most

@@ -44,13 +44,12 @@ describe('said patterns (RE2)', () => {
   })
 
   it('a pattern built in code that RE2 refuses throws invalid_argument, not a raw engine error', () => {
-    const error = (() => {
-      try {
-        saidMatcher({ matches: '(a)\\1' })
-      } catch (e) {
-        return e
-      }
-    })()
+    let error: unknown
+    try {
+      saidMatcher({ matches: '(a)\\1' })
+    } catch (e) {
+      error = e
+    }
     expect(isParleyError(error) && error.code).toBe('invalid_argument')
     expect((error as Error).message).toBe('said pattern /(a)\\1/ is not valid RE2: invalid escape sequence: `\\1`')
   })

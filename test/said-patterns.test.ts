@@ -69,19 +69,23 @@ describe('parley lint on patterns RE2 cannot compile', () => {
         '  - id: polite',
         '    fact: Please works.',
         '    unlock: { any: [ { flag: x }, { said: { matches: "please(?! not)" } } ] }',
+        '  - id: verbose',
+        '    fact: Long speeches bore the echo.',
+        '    unlock: { said: { matches: "\\\\p{L}{800}" } }',
         '',
       ].join('\n'),
     )
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('reports a backreference and a lookahead at the pattern, with RE2\'s reason, and exits 1', async () => {
+  it('reports a backreference, a lookahead and an oversized pattern at the pattern, with the reason, and exits 1', async () => {
     const r = await runParley(['lint', 'npcs'], dir)
     expect(r.code).toBe(1)
     const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('npcs/'))
     expect(lines).toEqual([
       'npcs/echo.yaml:8:32: not a valid RE2 pattern: invalid escape sequence: `\\1` (RE2 has no backreferences: spell the alternatives out, e.g. "(ab|cd)" instead of "(a|c)\\1")',
       'npcs/echo.yaml:11:54: not a valid RE2 pattern: invalid or unsupported Perl syntax: `(?!` (RE2 has no lookahead or lookbehind: match the words themselves, or use "all:" and "not:" conditions)',
+      'npcs/echo.yaml:14:32: this pattern is too complex for a passphrase: 802 RE2 instructions, at most 500 (match a few telling words rather than the whole line; large {n,m} counts multiply the size)',
     ])
   })
 })

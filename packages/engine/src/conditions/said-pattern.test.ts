@@ -43,6 +43,14 @@ describe('said patterns (RE2)', () => {
     expect(saidPatternProblem({ matches: 'open sesame' })).toBeUndefined()
   })
 
+  it('refuse a pattern whose compiled program is too large to stay fast, and accept ordinary long lists', () => {
+    expect(saidPatternProblem({ matches: '\\p{L}{800}' })).toBe('too complex for a passphrase: 802 RE2 instructions, at most 500')
+    expect(saidPatternHint('\\p{L}{800}', 'too complex for a passphrase: 802 RE2 instructions, at most 500')).toMatch(/^match a few telling words/)
+    const synonyms = ['open sesame', 'open the door', 'let me in', '芝麻开门', '开门', '让我进去', 'ouvre-toi', 'sésame'].join('|')
+    expect(saidPatternProblem({ matches: `\\b(${synonyms})\\b` })).toBeUndefined()
+    expect(() => saidMatcher({ matches: '\\p{L}{800}' })).toThrow(/too complex for a passphrase/)
+  })
+
   it('a pattern built in code that RE2 refuses throws invalid_argument, not a raw engine error', () => {
     let error: unknown
     try {

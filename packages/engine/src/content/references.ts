@@ -97,8 +97,8 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
     if (isRecord(cond.said) && typeof cond.said.matches === 'string') {
       // Compiled by the engine that will match it (RE2), so lint refuses exactly what play would.
       const matches = cond.said.matches
-      const problem = saidPatternProblem({ matches })
-      if (problem) problems.push({ path: [...path, 'said', 'matches'], code: 'invalid_regex', message: `not a valid RE2 pattern: ${problem}`, hint: saidPatternHint(matches, problem) })
+      const problem = saidPatternProblem({ matches, ignore_case: cond.said.ignore_case === false ? false : undefined })
+      if (problem) problems.push({ path: [...path, 'said', 'matches'], code: 'invalid_regex', message: problem.startsWith('too complex') ? `this pattern is ${problem}` : `not a valid RE2 pattern: ${problem}`, hint: saidPatternHint(matches, problem) })
     }
     if (isRecord(cond.turns) && typeof cond.turns.gte === 'number' && typeof cond.turns.lte === 'number' && cond.turns.gte > cond.turns.lte) {
       problems.push({ path: [...path, 'turns'], code: 'invalid_condition', message: `turns: gte ${cond.turns.gte} is greater than lte ${cond.turns.lte}, so this never holds` })

@@ -61,6 +61,20 @@ describe('readLoreFile', () => {
     })
   })
 
+  it('a root named through a symlink and NPC files named through the real path agree', () => {
+    within((dir) => {
+      mkdirSync(join(dir, 'real/lore'), { recursive: true })
+      writeFileSync(join(dir, 'real/lore/a.md'), 'inside')
+      symlinkSync(join(dir, 'real'), join(dir, 'alias'))
+      expect(readLoreFile(join(dir, 'real'), join(dir, 'alias/npcs'), '../lore/a.md')).toBe('inside')
+      expect(readLoreFile(join(dir, 'alias'), join(dir, 'real/npcs'), '../lore/a.md')).toBe('inside')
+    })
+  })
+
+  it('a missing file is reported as missing inside the root, and as outside when it would be outside', () => {
+    within((dir) => expect(readLoreFile(dir, dir, '../nowhere.md')).toMatchObject({ code: 'outside_root' }))
+  })
+
   it('a missing file is reported as missing', () => {
     within((dir) => expect(readLoreFile(dir, dir, 'nowhere.md')).toMatchObject({ code: 'missing_file', message: 'cannot read lore file "nowhere.md"' }))
   })

@@ -53,17 +53,21 @@ const outside = (message: string): LoreFileProblem => ({ code: 'outside_root', m
 export function readLoreFile(root: string, fromDir: string, name: string): string | LoreFileProblem {
   if (isAbsolute(name) || win32.isAbsolute(name)) return outside(`lore file "${name}" is an absolute path; name it relative to the NPC file`)
   const wanted = resolve(fromDir, name)
-  // Checked before anything is touched, so `../../etc/passwd` is refused even where it exists.
-  if (!inside(resolve(root), wanted)) return outside(`lore file "${name}" is outside the content root`)
+  // Only for the message: what decides is where the path really leads, below.
+  const named = inside(resolve(root), wanted)
   let realRoot: string
-  let real: string
   try {
     realRoot = realpathSync(root)
+  } catch {
+    return { code: 'missing_file', message: `the content root "${root}" does not exist`, hint: 'point the content root at the folder holding npcs/ and lore/' }
+  }
+  let real: string
+  try {
     real = realpathSync(wanted)
   } catch {
-    return { code: 'missing_file', message: `cannot read lore file "${name}"`, hint: 'the path is relative to this NPC file' }
+    return named ? { code: 'missing_file', message: `cannot read lore file "${name}"`, hint: 'the path is relative to this NPC file' } : outside(`lore file "${name}" is outside the content root`)
   }
-  if (!inside(realRoot, real)) return outside(`lore file "${name}" is a link to a file outside the content root`)
+  if (!inside(realRoot, real)) return outside(named ? `lore file "${name}" is a link to a file outside the content root` : `lore file "${name}" is outside the content root`)
   return readTextFile(real, `lore file "${name}"`)
 }
 

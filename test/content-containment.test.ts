@@ -91,6 +91,17 @@ describe('lore files stay inside the content root', () => {
     expect(stderr).not.toContain('sk-must-never-leave')
   }, 60_000)
 
+  it('an NPC file that is a FIFO or a link to /dev/zero is refused too, without a hang', async () => {
+    mkdirSync(join(base, 'odd'))
+    execFileSync('mkfifo', [join(base, 'odd/pipe.yaml')])
+    symlinkSync('/dev/zero', join(base, 'odd/zero.yaml'))
+    const r = await runParley(['lint', 'odd'], base, 60_000)
+    expect(r.timedOut).toBe(false)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('odd/pipe.yaml:1:1: the NPC file is a named pipe (FIFO), not a regular file')
+    expect(r.stderr).toContain('odd/zero.yaml:1:1: the NPC file is a device, not a regular file')
+  })
+
   it('a symlink inside the content root still works, for lint and for the loader', async () => {
     const r = await runParley(['lint', 'npcs'], clean)
     expect(r.stderr).toBe('')

@@ -26,6 +26,14 @@ describe('said patterns (RE2)', () => {
     expect(evaluate({ said: hostile }, { items: {}, flags: [], turns: 0, currentLine: 'a'.repeat(1999) + '!' })).toBe(false)
   }, 30_000)
 
+  it('a forged line (lone surrogates, NULs) is just a line that matches or not, never an error', () => {
+    const m = saidMatcher({ matches: 'open sesame|.x' })
+    expect(m.test('\uD800abc')).toBe(false)
+    expect(m.test('\uDFFF\uD800x')).toBe(true)
+    expect(m.test('OPEN SESAME\uD83D')).toBe(true)
+    expect(m.test('open\u0000sesame')).toBe(false)
+  })
+
   it('compile once per condition, and keep no cache keyed by pattern text', () => {
     const said = { matches: 'open sesame' }
     expect(saidMatcher(said)).toBe(saidMatcher(said))

@@ -41,13 +41,15 @@ export function saidPatternProblem(said: SaidSpec): string | undefined {
     // Without flags first: case folding never changes whether a pattern compiles, and RE2 would
     // quote the pattern back with a `(?i)` the designer never wrote.
     RE2JS.compile(said.matches)
+    const size = instructions(compile(said))
+    return size > MAX_SAID_INSTRUCTIONS ? tooComplex(size) : undefined
   } catch (error) {
     if (!(error instanceof RE2JSException)) throw error
-    return error.message.replace(/^error parsing regexp: /, '')
+    return reason(error)
   }
-  const size = instructions(compile(said))
-  return size > MAX_SAID_INSTRUCTIONS ? tooComplex(size) : undefined
 }
+
+const reason = (error: Error) => error.message.replace(/^error parsing regexp: /, '')
 
 const instructions = (re: RE2JS): number => re.re2().numberOfInstructions() as number
 
@@ -78,7 +80,7 @@ export function saidMatcher(said: SaidSpec): SaidMatcher {
       re = compile(said)
     } catch (error) {
       if (!(error instanceof RE2JSException)) throw error
-      throw new ParleyError('invalid_argument', `said pattern /${said.matches}/ is not valid RE2: ${error.message.replace(/^error parsing regexp: /, '')}`, { cause: error })
+      throw new ParleyError('invalid_argument', `said pattern /${said.matches}/ is not valid RE2: ${reason(error)}`, { cause: error })
     }
     const size = instructions(re)
     if (size > MAX_SAID_INSTRUCTIONS) throw new ParleyError('invalid_argument', `said pattern /${said.matches}/ is ${tooComplex(size)}`)

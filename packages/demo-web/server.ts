@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { createDialogueHandler, createGlmClient, formatIssue, glmProvider, isContentError, scriptedProvider, type Provider } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 
@@ -17,6 +17,12 @@ const env = process.env
 
 export interface DemoServerOptions {
   port?: number
+  /**
+   * The content root: the folder holding `npcs/` and `lore/` (default: the repository's
+   * `content/`, or `PARLEY_CONTENT_DIR`). Lore files must stay inside it.
+   */
+  contentDir?: string
+  /** NPC files from another folder; lore is then contained by that folder's content root. */
   npcDir?: string
   env?: Record<string, string | undefined>
 }
@@ -25,7 +31,8 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
-  const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
+  const contentDir = resolve(options.contentDir ?? e.PARLEY_CONTENT_DIR ?? join(root, 'content'))
+  const npcs = options.npcDir ? await loadNpcDir(options.npcDir) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
   const idleMs = Number(e.PARLEY_IDLE_MS ?? 30 * 60_000)
@@ -108,7 +115,12 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider, store } = await startDemoServer()
+  const { port, provider, store } = await startDemoServer().catch((error: unknown) => {
+    // Broken content is the designer's to fix: say where, as `parley lint` does, not a stack trace.
+    if (!isContentError(error)) throw error
+    process.stderr.write(`the NPC files have problems (run \`pnpm parley lint\`):\n${error.issues.map(formatIssue).join('\n')}\n`)
+    process.exit(1)
+  })
   process.stdout.write(
     `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''}; conversations: ${store}${store === 'memory' ? '; set REDIS_URL to share them between servers' : ''})\n`,
   )

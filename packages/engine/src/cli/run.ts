@@ -19,7 +19,8 @@ export interface CliIo {
 
 const USAGE = `Usage: parley <command>
 
-  lint [paths…]                 check NPC files (default: content/npcs)
+  lint [paths…] [--root DIR]    check NPC files (default: content/npcs); lore files must stay
+                                inside the content root (default: the folder above npcs/)
   schema                        print the JSON Schema of the NPC file
   index [paths…]                embed NPCs' lore with GLM embedding-3 into .parley-cache/
                                 (needs GLM_API_KEY; unchanged lore is never embedded twice)
@@ -84,15 +85,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function lint(args: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+async function lint(argv: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+  const { values, positionals: args } = parseArgs({ args: argv, allowPositionals: true, options: { root: { type: 'string' } } })
+  const contentRoot = values.root === undefined ? undefined : resolve(io.cwd, values.root)
   const paths = (args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p))
-  for (const p of paths) {
+  for (const p of contentRoot === undefined ? paths : [contentRoot, ...paths]) {
     if (!existsSync(p)) {
       complain(`no such file or folder: ${shown(p, io.cwd)}`)
       return 2
     }
   }
-  const { issues, files } = await loadNpcs(paths)
+  const { issues, files } = await loadNpcs(paths, { contentRoot })
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {

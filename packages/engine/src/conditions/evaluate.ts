@@ -1,18 +1,5 @@
 import type { Condition, GameState } from './types.ts'
-
-const regexCache = new Map<string, RegExp>()
-
-/** Compiled once per pattern: conditions are evaluated on every game event and every turn. */
-export function saidRegex(said: { matches: string; ignore_case?: boolean | undefined }): RegExp {
-  const key = `${said.ignore_case === false ? '' : 'i'}/${said.matches}`
-  let re = regexCache.get(key)
-  if (!re) {
-    re = new RegExp(said.matches, said.ignore_case === false ? 'u' : 'iu')
-    if (regexCache.size > 1000) regexCache.clear()
-    regexCache.set(key, re)
-  }
-  return re
-}
+import { saidMatcher } from './said-pattern.ts'
 
 /** The key a `said` condition is remembered by once it has matched. */
 export function saidKey(said: { matches: string; ignore_case?: boolean | undefined }): string {
@@ -39,7 +26,7 @@ export function evaluate(condition: Condition, state: GameState): boolean {
   if ('flag' in condition) return has(state.flags, condition.flag)
   if ('said' in condition) {
     if (has(state.saidPatterns, saidKey(condition.said))) return true
-    return state.currentLine !== undefined && saidRegex(condition.said).test(state.currentLine)
+    return state.currentLine !== undefined && saidMatcher(condition.said).test(state.currentLine)
   }
   if ('turns' in condition) {
     const { gte, lte } = condition.turns

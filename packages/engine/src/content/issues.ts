@@ -17,6 +17,8 @@ export type ContentIssueCode =
   | 'id_clash'
   | 'unreadable'
   | 'missing_file'
+  | 'outside_root'
+  | 'not_regular_file'
   | 'unknown_action'
 
 export interface ContentIssue {

@@ -1,9 +1,18 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { readFileSync } from 'node:fs'
+import { readdir, realpath, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { parseNpc } from './parse.ts'
+import { defaultContentRoot, readLoreFile, readTextFile, type LoreFileProblem } from './lore-file.ts'
 import { ContentError, type ContentIssue } from './issues.ts'
 import type { Npc } from './schema.ts'
+
+export interface LoadOptions {
+  /**
+   * The content root: the folder holding `npcs/` and `lore/`. Every lore `file:` must resolve,
+   * after symlinks, inside it. Default: the parent of the nearest folder named `npcs` above each
+   * NPC file, or else the NPC file's own folder.
+   */
+  contentRoot?: string | undefined
+}
 
 const isNpcFile = (name: string) => /\.ya?ml$/i.test(name) && !name.startsWith('.')
 
@@ -25,9 +34,9 @@ export async function listNpcFiles(paths: readonly string[]): Promise<string[]> 
  * Loads and validates NPC files (files or folders), collecting every problem in every file rather
  * than stopping at the first. An id used by two files is reported on the second, naming the first.
  */
-export async function loadNpcs(paths: readonly string[]): Promise<{ npcs: Npc[]; issues: ContentIssue[]; files: string[] }> {
+export async function loadNpcs(paths: readonly string[], options: LoadOptions = {}): Promise<{ npcs: Npc[]; issues: ContentIssue[]; files: string[] }> {
   const files = await listNpcFiles(paths)
-  const results = await Promise.all(files.map((f) => loadNpcFile(f).then((npc) => ({ npc }), (error: unknown) => ({ error }))))
+  const results = await Promise.all(files.map((f) => loadNpcFile(f, options).then((npc) => ({ npc }), (error: unknown) => ({ error }))))
   const issues: ContentIssue[] = []
   const npcs: Npc[] = []
   const byId = new Map<string, Npc>()
@@ -49,25 +58,21 @@ export async function loadNpcs(paths: readonly string[]): Promise<{ npcs: Npc[];
 }
 
 /** Every NPC in a folder; throws one ContentError listing all problems in all files. */
-export async function loadNpcDir(dir: string): Promise<Npc[]> {
-  const { npcs, issues } = await loadNpcs([dir])
+export async function loadNpcDir(dir: string, options: LoadOptions = {}): Promise<Npc[]> {
+  const { npcs, issues } = await loadNpcs([dir], options)
   if (issues.length > 0) throw new ContentError(issues)
   return npcs
 }
 
-export async function loadNpcFile(path: string): Promise<Npc> {
-  let text: string
+/** One NPC file, with its lore files read from inside the content root (see LoadOptions). */
+export async function loadNpcFile(path: string, options: LoadOptions = {}): Promise<Npc> {
+  let text: string | LoreFileProblem
   try {
-    text = await readFile(path, 'utf8')
+    text = readTextFile(await realpath(path), 'the NPC file')
   } catch (error) {
     throw new ContentError([{ path, line: 1, col: 1, code: 'unreadable', message: `cannot read file: ${(error as Error).message}` }])
   }
-  const readLore = (relative: string) => {
-    try {
-      return readFileSync(resolve(dirname(path), relative), 'utf8')
-    } catch {
-      return undefined
-    }
-  }
-  return parseNpc(text, path, { readFile: readLore })
+  if (typeof text !== 'string') throw new ContentError([{ path, line: 1, col: 1, ...text }])
+  const root = options.contentRoot ?? defaultContentRoot(path)
+  return parseNpc(text, path, { readFile: (name) => readLoreFile(root, dirname(path), name) })
 }

@@ -74,7 +74,7 @@ describe('parseNpc', () => {
   it('reports an invalid said regex at the pattern', () => {
     const [issue] = issuesOf(valid.replace('{ given: pass }', '{ said: { matches: "open (sesame" } }'))
     expect(at(issue!)).toEqual({ line: 11, col: 32, code: 'invalid_regex' })
-    expect(issue!.message).toMatch(/^invalid regular expression: .*Unterminated group/)
+    expect(issue!.message).toBe('not a valid RE2 pattern: missing closing ): `open (sesame`')
   })
 
   it('reports an empty persona at its value', () => {

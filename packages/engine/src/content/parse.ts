@@ -24,10 +24,14 @@ type Position = { line: number; col: number }
  */
 export interface ParseOptions {
   /**
-   * Reads a lore file named relative to the NPC file; returns undefined when it cannot. Without it
-   * (in a browser, say) lore files stay unread and only inline lore is used.
+   * Reads a lore file named relative to the NPC file: its text, or why it was refused (reported at
+   * the `file:` value), or undefined when it cannot be read. `@parley/engine/node`'s loaders pass
+   * one that keeps files inside the content root.
+   *
+   * Without it (in a browser, say) lore files are not an error but stay unread: the source keeps
+   * its `file` and gets no `text`, so it adds nothing to retrieval and only inline lore is used.
    */
-  readFile?: ((relativePath: string) => string | undefined) | undefined
+  readFile?: ((relativePath: string) => string | { code: ContentIssueCode; message: string; hint?: string | undefined } | undefined) | undefined
 }
 
 export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {}): Npc {
@@ -100,9 +104,10 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     const sources = npc.lore.sources.map((source, i) => {
       if (source.file === undefined) return source
       const content = options.readFile!(source.file)
-      if (content === undefined) {
+      if (typeof content !== 'string') {
         const { node } = locate(doc, ['lore', 'sources', i, 'file'])
-        add('missing_file', position(lineCounter, node), `cannot read lore file "${source.file}"`, 'the path is relative to this NPC file')
+        const problem = content ?? { code: 'missing_file', message: `cannot read lore file "${source.file}"`, hint: 'the path is relative to this NPC file' }
+        add(problem.code, position(lineCounter, node), problem.message, problem.hint)
         return source
       }
       return { ...source, text: content }

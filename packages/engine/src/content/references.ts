@@ -1,6 +1,7 @@
 import { didYouMean } from './suggest.ts'
 import { CONDITION_KEYS } from './schema.ts'
 import type { ContentIssueCode } from './issues.ts'
+import { saidPatternHint, saidPatternProblem } from '../conditions/said-pattern.ts'
 
 export interface ReferenceProblem {
   path: PropertyKey[]
@@ -94,12 +95,10 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
       problems.push({ path: [...path, 'flag'], code: 'unknown_flag', message: `unknown flag "${cond.flag}"`, hint: didYouMean(cond.flag, flags) ?? 'declare it under "flags:"' })
     }
     if (isRecord(cond.said) && typeof cond.said.matches === 'string') {
-      try {
-        new RegExp(cond.said.matches, 'u')
-      } catch (error) {
-        const reason = (error as Error).message.replace(/^Invalid regular expression: /, '')
-        problems.push({ path: [...path, 'said', 'matches'], code: 'invalid_regex', message: `invalid regular expression: ${reason}`, hint: 'escape special characters such as ( [ ? * + with a backslash' })
-      }
+      // Compiled by the engine that will match it (RE2), so lint refuses exactly what play would.
+      const matches = cond.said.matches
+      const problem = saidPatternProblem({ matches, ignore_case: cond.said.ignore_case === false ? false : undefined })
+      if (problem) problems.push({ path: [...path, 'said', 'matches'], code: 'invalid_regex', message: problem.startsWith('too complex') ? `this pattern is ${problem}` : `not a valid RE2 pattern: ${problem}`, hint: saidPatternHint(matches, problem) })
     }
     if (isRecord(cond.turns) && typeof cond.turns.gte === 'number' && typeof cond.turns.lte === 'number' && cond.turns.gte > cond.turns.lte) {
       problems.push({ path: [...path, 'turns'], code: 'invalid_condition', message: `turns: gte ${cond.turns.gte} is greater than lte ${cond.turns.lte}, so this never holds` })

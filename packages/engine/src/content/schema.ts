@@ -24,7 +24,7 @@ export const conditionSchema: z.ZodType<Condition> = z
     flag: id.optional().describe('the game set this flag'),
     said: z
       .strictObject({
-        matches: z.string().min(1).describe('a regular expression tested against the player\'s own lines'),
+        matches: z.string().min(1).describe('an RE2 regular expression, found anywhere in the player\'s own line (matched in linear time; no backreferences or lookaround)'),
         ignore_case: z.boolean().optional().describe('default true'),
       })
       .optional()
@@ -132,7 +132,7 @@ export const npcSchema = z
             z.strictObject({
               id: id.optional().describe('names the entry in lint output and the behind-the-scenes panel'),
               text: text.optional().describe('the lore itself, inline'),
-              file: text.optional().describe('a Markdown or text file, relative to this NPC file; may be shared by several NPCs'),
+              file: text.optional().describe('a Markdown or text file under 1 MB, relative to this NPC file and inside the content root (the folder holding npcs/ and lore/); may be shared by several NPCs'),
               keywords: z.array(text).min(1).optional().describe('a player line containing one of these ranks this entry first'),
               priority: z.int().min(0).max(10).default(0).describe('breaks ties between equally relevant entries'),
               unlock: conditionSchema.optional().describe('gated lore: never retrieved, embedded or sent until this holds'),

@@ -1,5 +1,6 @@
 import type { Npc } from '../content/schema.ts'
-import { collectSaid, evaluate, saidKey, saidRegex } from '../conditions/evaluate.ts'
+import { collectSaid, evaluate, saidKey } from '../conditions/evaluate.ts'
+import { saidMatcher } from '../conditions/said-pattern.ts'
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
 import { History, type HistoryEntry } from '../prompt/history.ts'
@@ -102,7 +103,7 @@ function loreQuery(data: ConversationData, line: string): string {
 
 export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
   const saidMatched = saidPatterns(npc)
-    .filter((p) => !data.said.includes(saidKey(p)) && saidRegex(p).test(line))
+    .filter((p) => !data.said.includes(saidKey(p)) && saidMatcher(p).test(line))
     .map(saidKey)
   const unlocked = newlyUnlocked(npc, data, line)
   const view = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
+import { ROOT } from './npcs.ts'
+
+const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
+
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+  /** The command was still running at the deadline and was killed. */
+  timedOut: boolean
+  ms: number
+}
+
+/**
+ * Runs the real `parley` command in `cwd`, as a designer would from their content checkout, and
+ * kills it at `deadlineMs`: a test of "never hangs" must end either way, and say which.
+ */
+export function runParley(args: string[], cwd: string, deadlineMs = 60_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...args], { cwd, env: { ...process.env, GLM_API_KEY: '' } })
+    let stdout = ''
+    let stderr = ''
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, deadlineMs)
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? -1, stdout, stderr, timedOut, ms: Date.now() - started })
+    })
+    child.stdin.end()
+  })
+}

@@ -202,7 +202,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
     if (body.save !== undefined) {
       // A player's save must be one this server signed; the game may also restore its own bare snapshots.
       if (caller.kind === 'game' && !looksLikeSignedSave(body.save)) snapshot = body.save
-      else snapshot = await openSave(ring, body.save, { npc: npc.id, player: caller.kind === 'player' && bindSaves ? caller.player : undefined })
+      else snapshot = await openSave(ring, body.save, { npc, player: caller.kind === 'player' && bindSaves ? caller.player : undefined })
     }
     const convoOptions = await conversationOptions(npc, owner)
     const convo = snapshot === undefined ? new Conversation(npc, convoOptions) : restoreConversation(npc, snapshot, convoOptions)

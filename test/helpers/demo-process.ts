@@ -52,7 +52,7 @@ export class DemoProcess {
  */
 export function player() {
   let cookie = ''
-  return async (server: DemoProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (server: DemoProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${server.url}${path.startsWith('/demo/') ? '' : '/api'}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(cookie && { cookie }), ...headers },
@@ -69,6 +69,7 @@ export function player() {
     }
     return { status: res.status, json, text, headers: res.headers }
   }
+  return Object.assign(call, { cookie: () => cookie })
 }
 
 /** Calls the API as the game's server: the game key, optionally acting for a named player. */

@@ -8,6 +8,8 @@ export const TEST_SIGNING_KEYS = 'test1:signing-secret-for-tests-0123456789abcde
 /** The demo server as its own process (the page is not needed: only /api is used). */
 export class DemoProcess {
   url = ''
+  /** Everything the server printed on stdout. */
+  output = ''
   readonly child: ChildProcess
   readonly ready: Promise<this>
 
@@ -22,6 +24,7 @@ export class DemoProcess {
     this.ready = new Promise((resolve, reject) => {
       this.child.stdout!.on('data', (d) => {
         out += d
+        this.output += d
         const m = /Parley demo on (http:\/\/\S+)/.exec(out)
         if (m) {
           this.url = m[1]!

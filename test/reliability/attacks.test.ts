@@ -220,11 +220,16 @@ describe('the demo server under slow and sneaky requests', () => {
     mkdirSync(join(dir, 'dist-private'))
     writeFileSync(join(dir, 'dist/index.html'), '<h1>page</h1>')
     writeFileSync(join(dir, 'dist-private/secret.txt'), 'PRIVATE-NEXT-TO-DIST')
-    server = await new DemoProcess({ PARLEY_BODY_TIMEOUT_MS: '800', PARLEY_DIST_DIR: join(dir, 'dist') }).ready
+    server = await new DemoProcess({ PARLEY_BODY_TIMEOUT_MS: '800', PARLEY_DIST_DIR: join(dir, 'dist'), PARLEY_SIGNING_KEYS: '' }).ready
   }, 60_000)
   afterAll(async () => {
     await server?.stop()
     rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('with no signing key configured, the server makes one for its process and says so', async () => {
+    await new Promise((r) => setTimeout(r, 200))
+    expect(server.output).toContain('Signing key: none configured, so one was made for this process')
   })
 
   it('a body trickled a byte at a time gets 408 after the deadline and its connection is closed; nothing is said', async () => {

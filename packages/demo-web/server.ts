@@ -171,7 +171,8 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     try {
       if (!(await stat(target)).isFile()) throw new Error('not a file')
       const body = await readFile(target)
-      res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' })
+      // Never framed: another site cannot lay its page over the give buttons (clickjacking).
+      res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'referrer-policy': 'no-referrer' })
       res.end(body)
     } catch {
       try {

@@ -260,7 +260,9 @@ describe('the demo server under slow and sneaky requests', () => {
 
   it('the static server keeps to its folder: a sibling that shares its name prefix is not served', async () => {
     const port = Number(new URL(server.url).port)
-    expect((await raw({ port, path: '/index.html' })).body).toBe('<h1>page</h1>')
+    const page = await raw({ port, path: '/index.html' })
+    expect(page.body).toBe('<h1>page</h1>')
+    expect(page.headers).toMatchObject({ 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'x-content-type-options': 'nosniff' })
     for (const path of ['/../dist-private/secret.txt', '/%2e%2e/dist-private/secret.txt', '/..%2fdist-private%2fsecret.txt', '/%E0%A4%A']) {
       const r = await raw({ port, path })
       expect([path, r.status]).toEqual([path, path === '/%E0%A4%A' ? 400 : 403])
@@ -270,12 +272,12 @@ describe('the demo server under slow and sneaky requests', () => {
 })
 
 /** A request exactly as written: no URL normalisation, any Host header. */
-function raw(o: { port: number; path: string; headers?: Record<string, string> }): Promise<{ status: number; body: string }> {
+function raw(o: { port: number; path: string; headers?: Record<string, string> }): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: o.port, path: o.path, headers: o.headers ?? {} }, (res) => {
       let body = ''
       res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
     })
     req.on('error', reject)
     req.end()

@@ -97,7 +97,7 @@ export interface DialogueHandlerOptions {
 
 /** What the server adapter knows that a `Request` does not. */
 export interface RequestContext {
-  /** The peer's socket address, for per-address limits. */
+  /** The peer's socket address, for per-address limits. Without it, every caller shares one address bucket. */
   address?: string | undefined
 }
 

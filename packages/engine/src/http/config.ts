@@ -19,7 +19,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v
 }
 
-export class LimitsConfig {
+export class HandlerSettings {
   readonly body: { maxBytes: number; timeoutMs: number }
   readonly idleMs: number
   readonly maxLive: number

@@ -17,7 +17,7 @@ import { storedAnswer, withAnswer, type ConversationStore } from '../store/types
 import { createBody, endBody, flagBody, itemBody, messageBody, playerTokenBody } from './bodies.ts'
 import { identifyCaller, requireGame, type Caller } from './caller.ts'
 import { ACCOUNT_ID, clientCookie, gamePlayerIdentity, issueClientToken } from './client-id.ts'
-import { LimitsConfig } from './config.ts'
+import { HandlerSettings } from './config.ts'
 import { RequestLimits } from './limits.ts'
 import { LiveConversations, type Live } from './live-cache.ts'
 import { HttpProblem, json, problemBody, toProblem } from './problem.ts'
@@ -115,7 +115,7 @@ const ID = /^[0-9a-f]{32}$/
 const BROWSER_TOKEN_SECONDS = 365 * 86_400
 
 export function createDialogueHandler(options: DialogueHandlerOptions): DialogueHandler {
-  const config = new LimitsConfig(options)
+  const config = new HandlerSettings(options)
   const base = (options.basePath ?? '/api').replace(/\/$/, '')
   const now = options.now ?? Date.now
   const gameKeys = [...(options.gameKeys ?? [])].filter((k) => k.length > 0)

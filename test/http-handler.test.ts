@@ -4,21 +4,25 @@ import { allNpcs } from './helpers/npcs.ts'
 import { useEmulator } from './helpers/emulator.ts'
 
 const SECRET_KEY = 'sk-parley-test.NEVER-SHOW-THIS-0123456789'
+const GAME_KEY = 'game-key.http-handler-test-0123456789abcdef'
 const emulator = useEmulator({ apiKey: SECRET_KEY })
 
 async function makeHandler(over: Partial<DialogueHandlerOptions> = {}) {
-  return createDialogueHandler({ npcs: await allNpcs(), provider: glmProvider({ apiKey: SECRET_KEY, baseUrl: emulator().url, retry: { baseDelayMs: 1, limit: 1 } }), ...over })
+  return createDialogueHandler({ npcs: await allNpcs(), provider: glmProvider({ apiKey: SECRET_KEY, baseUrl: emulator().url, retry: { baseDelayMs: 1, limit: 1 } }), gameKeys: [GAME_KEY], ...over })
 }
 
-/** A client: keeps its cookie like a browser does, and records every response body. */
-function client(handler: (r: Request) => Promise<Response>) {
+/**
+ * A client: keeps its cookie like a browser does, and records every response body. `game` calls
+ * with the game key (as the studio's server), acting for no one in particular.
+ */
+function client(handler: (r: Request) => Promise<Response>, as: 'player' | 'game' = 'player') {
   let cookie = ''
   const seen: string[] = []
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await handler(
       new Request(`http://demo.test/api${path}`, {
         method,
-        headers: { 'content-type': 'application/json', ...(cookie && { cookie }), ...headers },
+        headers: { 'content-type': 'application/json', ...(cookie && { cookie }), ...(as === 'game' && { authorization: `Bearer ${GAME_KEY}` }), ...headers },
         ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       }),
     )
@@ -32,8 +36,10 @@ function client(handler: (r: Request) => Promise<Response>) {
 }
 
 describe('the web-standard handler', () => {
-  it('plays the informant over HTTP: start, talk, give, unlock, and reads back the conversation', async () => {
-    const c = client(await makeHandler())
+  it('plays the informant over HTTP: the player starts and talks, the game gives, and both read back the conversation', async () => {
+    const handler = await makeHandler()
+    const c = client(handler)
+    const game = client(handler, 'game')
     expect((await c.call('GET', '/npcs')).json().npcs.map((n: { id: string }) => n.id)).toEqual(['harbor-master', 'informant'])
     const started = await c.call('POST', '/conversations', { npc: 'informant' })
     expect(started.status).toBe(201)
@@ -42,8 +48,13 @@ describe('the web-standard handler', () => {
     expect(greeting).toBe('想买点情报吗，陌生人？')
     const turn = (await c.call('POST', `/conversations/${id}/messages`, { text: '你好' })).json()
     expect(turn).toMatchObject({ text: 'echo: 你好', kind: 'reply', state: 'awaiting' })
-    expect((await c.call('POST', `/conversations/${id}/items`, { item: 'red_gem' })).json().unlocked).toEqual(['boss_location'])
-    const view = (await c.call('GET', `/conversations/${id}`)).json()
+    expect((await game.call('POST', `/conversations/${id}/items`, { item: 'red_gem' })).json().unlocked).toEqual(['boss_location'])
+    const mine = (await c.call('GET', `/conversations/${id}`)).json()
+    expect(mine).toMatchObject({ state: 'awaiting', turns: 1, items: { red_gem: 1 }, unlocked: ['boss_location'] })
+    expect(mine.history).toEqual([{ role: 'user', content: '你好' }, { role: 'assistant', content: 'echo: 你好' }])
+    // The player's own view has no inspector parts: no conditions, no request, no flags.
+    expect(Object.keys(mine).sort()).toEqual(['history', 'id', 'items', 'npc', 'state', 'turns', 'unlocked'])
+    const view = (await game.call('GET', `/conversations/${id}/inspect`)).json()
     expect(view).toMatchObject({ state: 'awaiting', turns: 1, items: { red_gem: 1 }, provider: 'glm' })
     expect(view.secrets).toContainEqual({ id: 'boss_location', unlocked: true, condition: 'given red_gem' })
     expect(view.lastRequest[0].role).toBe('system')
@@ -70,13 +81,15 @@ describe('the web-standard handler', () => {
   })
 
   it('validates bodies with clear 400s', async () => {
-    const c = client(await makeHandler())
+    const handler = await makeHandler()
+    const c = client(handler)
+    const game = client(handler, 'game')
     const { id } = (await c.call('POST', '/conversations', { npc: 'informant' })).json()
     expect(await c.call('POST', '/conversations', '{not json')).toMatchObject({ status: 400 })
     expect((await c.call('POST', '/conversations', '{not json')).json().error.code).toBe('invalid_json')
     expect((await c.call('POST', `/conversations/${id}/messages`, { txt: 'hi' })).json()).toEqual({ error: { code: 'invalid_body', message: 'text: Invalid input: expected string, received undefined' } })
-    expect((await c.call('POST', `/conversations/${id}/items`, { item: 'red_gem', count: -3 })).status).toBe(400)
-    expect((await c.call('POST', `/conversations/${id}/items`, { item: 'blue_gem' })).json().error.code).toBe('unknown_item')
+    expect((await game.call('POST', `/conversations/${id}/items`, { item: 'red_gem', count: -3 })).status).toBe(400)
+    expect((await game.call('POST', `/conversations/${id}/items`, { item: 'blue_gem' })).json().error.code).toBe('unknown_item')
     expect((await c.call('POST', '/conversations', { npc: 'nobody' })).status).toBe(404)
   })
 
@@ -97,13 +110,12 @@ describe('the web-standard handler', () => {
     const alice = client(handler)
     const mallory = client(handler)
     const { id } = (await alice.call('POST', '/conversations', { npc: 'informant' })).json()
-    await alice.call('POST', `/conversations/${id}/items`, { item: 'red_gem' })
+    await client(handler, 'game').call('POST', `/conversations/${id}/items`, { item: 'red_gem' })
     await mallory.call('GET', '/npcs')
     for (const [method, path, body] of [
       ['GET', `/conversations/${id}`],
-      ['GET', `/conversations/${id}/snapshot`],
+      ['GET', `/conversations/${id}/save`],
       ['POST', `/conversations/${id}/messages`, { text: 'where is the boss?' }],
-      ['POST', `/conversations/${id}/items`, { item: 'gold', count: 50 }],
       ['DELETE', `/conversations/${id}`],
     ] as const) {
       expect((await mallory.call(method, path, body)).status, `${method} ${path}`).toBe(404)
@@ -112,19 +124,23 @@ describe('the web-standard handler', () => {
     expect(emulator().requests).toHaveLength(0)
   })
 
-  it('save and restore through a snapshot; a tampered snapshot is refused', async () => {
-    const c = client(await makeHandler())
+  it('save and restore through a signed save; a tampered one is refused', async () => {
+    const handler = await makeHandler()
+    const c = client(handler)
     const { id } = (await c.call('POST', '/conversations', { npc: 'informant' })).json()
     await c.call('POST', `/conversations/${id}/messages`, { text: '你好' })
-    await c.call('POST', `/conversations/${id}/items`, { item: 'gold', count: 50 })
-    const snapshot = (await c.call('GET', `/conversations/${id}/snapshot`)).json()
-    const restored = (await c.call('POST', '/conversations', { npc: 'informant', snapshot })).json()
+    await client(handler, 'game').call('POST', `/conversations/${id}/items`, { item: 'gold', count: 50 })
+    const save = (await c.call('GET', `/conversations/${id}/save`)).json()
+    expect(save).toMatchObject({ format: 'parley.save', version: 1, npc: 'informant', signature: expect.stringMatching(/^[\w-]+\.[\w-]{43}$/) })
+    const restored = (await c.call('POST', '/conversations', { npc: 'informant', save })).json()
     expect(restored.id).not.toBe(id)
     expect(restored).toMatchObject({ turns: 1, items: { gold: 50 }, history: [{ role: 'user', content: '你好' }, { role: 'assistant', content: 'echo: 你好' }] })
-    const bad = await c.call('POST', '/conversations', { npc: 'informant', snapshot: { ...snapshot, unlocked: 'all' } })
+    const data = JSON.parse(save.data)
+    const bad = await c.call('POST', '/conversations', { npc: 'informant', save: { ...save, data: JSON.stringify({ ...data, unlocked: ['boss_location'] }) } })
     expect(bad.status).toBe(400)
-    expect(bad.json().error.code).toBe('snapshot_invalid')
-    expect((await c.call('POST', '/conversations', { npc: 'harbor-master', snapshot })).json().error.code).toBe('snapshot_wrong_npc')
+    expect(bad.json().error.code).toBe('save_signature_invalid')
+    expect((await c.call('POST', '/conversations', { npc: 'harbor-master', save })).json().error.code).toBe('save_wrong_npc')
+    expect((await c.call('POST', '/conversations', { npc: 'informant', save: data })).json().error.code).toBe('save_unsigned')
   })
 
   it('rate-limits each client separately', async () => {

@@ -14,9 +14,11 @@ async function drain(res: Response) {
 export async function serverSection({ quick }: SectionOptions): Promise<SectionResult> {
   const npc = informant()
   const provider = scriptedProvider()
-  const handler = createDialogueHandler({ npcs: [npc], provider, ratePerMinute: 1e9 })
-  const headers = { 'content-type': 'application/json', 'x-parley-client': 'bench-client-0000000000001' }
-  const server = await startDemoServer({ port: 0, env: { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '1000000000' } })
+  const gameKey = 'bench-game-key-0123456789abcdef0123'
+  const handler = createDialogueHandler({ npcs: [npc], provider, ratePerMinute: 1e9, createPerMinute: 1e9, gameKeys: [gameKey] })
+  // The game's server calling for one named player: the route a Unity client takes through it.
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${gameKey}`, 'x-parley-player': 'bench-player-1' }
+  const server = await startDemoServer({ port: 0, env: { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '1000000000', PARLEY_CREATE_PER_MINUTE: '1000000000', PARLEY_GAME_KEY: gameKey } })
   const base = `http://127.0.0.1:${server.port}/api`
   const sse = { ...headers, accept: 'text/event-stream' }
   const body = JSON.stringify({ text: '你好，我在找山贼透子' })

@@ -4,10 +4,12 @@ import { median, progress } from '../lib.ts'
 import type { SectionOptions, SectionResult } from './common.ts'
 
 type Server = Awaited<ReturnType<typeof startDemoServer>>
+const GAME_KEY = 'bench-game-key-0123456789abcdef0123'
 
 /** Turns per second through the demo server: in-memory store against Redis, one and two servers. */
 async function turnsPerSecond(servers: Server[], seconds: number): Promise<number> {
-  const headers = { 'content-type': 'application/json', 'x-parley-client': `bench-store-${Math.random().toString(36).slice(2)}-000000` }
+  // The game's server calling for one named player, so every server accepts the calls.
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${GAME_KEY}`, 'x-parley-player': `bench-store-${Math.random().toString(36).slice(2)}` }
   const base = (s: Server) => `http://127.0.0.1:${s.port}/api`
   const ids: string[] = []
   for (let i = 0; i < 16; i++) {
@@ -34,7 +36,7 @@ async function turnsPerSecond(servers: Server[], seconds: number): Promise<numbe
 export async function storeSection({ quick }: SectionOptions): Promise<SectionResult> {
   if (!REDIS_SERVER) return { markdown: '## Conversation store (issue 11)\n\nSkipped: redis-server is not installed (`node scripts/ensure-system.mjs`).' }
   const redis = await new RedisProcess().start()
-  const env = { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '100000000' }
+  const env = { PARLEY_TYPING_MS: '0', PARLEY_RATE_PER_MINUTE: '100000000', PARLEY_CREATE_PER_MINUTE: '100000000', PARLEY_GAME_KEY: GAME_KEY }
   const rounds = quick ? 2 : 3
   const seconds = quick ? 1 : 2
   const results: Record<string, number[]> = { 'memory, 1 server': [], 'redis, 1 server': [], 'redis, 2 servers': [] }

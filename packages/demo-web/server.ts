@@ -1,18 +1,21 @@
 /**
- * The demo's small Node server: the built page from dist/, and the engine's web-standard handler
- * under /api. The GLM key is read here and never leaves the server.
+ * The demo's small Node server: the built page from dist/, the engine's web-standard handler under
+ * /api, and the game's own routes under /demo. The server is the game: it holds the game key (its
+ * own, made per process unless configured), owns the player's inventory (inventory.ts) and gives
+ * items through the engine's game route. The GLM key is read here and never leaves the server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { readFile } from 'node:fs/promises'
-import { extname, join, normalize, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { extname, join, normalize, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createDialogueHandler, createGlmClient, formatIssue, glmProvider, isContentError, scriptedProvider, type Provider } from '@parley/engine'
+import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type Provider } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
+import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
-const dist = join(here, 'dist')
 const env = process.env
 
 export interface DemoServerOptions {
@@ -24,52 +27,90 @@ export interface DemoServerOptions {
   contentDir?: string
   /** NPC files from another folder; lore is then contained by that folder's content root. */
   npcDir?: string
+  /** The built page. Default: dist/ beside this file. */
+  distDir?: string
   env?: Record<string, string | undefined>
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2' }
 
+const list = (text: string | undefined) => (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const number = (text: string | undefined, fallback: number) => (text === undefined || text === '' ? fallback : Number(text))
+
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
+  const dist = resolve(options.distDir ?? e.PARLEY_DIST_DIR ?? join(here, 'dist'))
   const contentDir = resolve(options.contentDir ?? e.PARLEY_CONTENT_DIR ?? join(root, 'content'))
-  const npcs = options.npcDir ? await loadNpcDir(options.npcDir) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
+  const npcList = options.npcDir ? await loadNpcDir(options.npcDir) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
+  const npcs = new Map(npcList.map((n) => [n.id, n]))
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
-  const idleMs = Number(e.PARLEY_IDLE_MS ?? 30 * 60_000)
+  const idleMs = number(e.PARLEY_IDLE_MS, 30 * 60_000)
+  const bodyTimeoutMs = number(e.PARLEY_BODY_TIMEOUT_MS, 10_000)
+  const maxBodyBytes = 16 * 1024
+  // Loopback by default: a demo should not be reachable from the network unless asked (HOST=0.0.0.0).
+  const host = e.HOST ?? '127.0.0.1'
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost'
+  const allowedHosts = loopback ? ('loopback' as const) : list(e.PARLEY_ALLOWED_HOSTS).length ? list(e.PARLEY_ALLOWED_HOSTS) : ('any' as const)
+  const trustProxy = number(e.PARLEY_TRUST_PROXY, 0)
+  const allowedOrigins = list(e.PARLEY_ALLOWED_ORIGINS)
+  // The demo is its own game: without a configured key it makes one that never leaves this process.
+  const gameKeys = list(e.PARLEY_GAME_KEY)
+  const gameKey = gameKeys[0] ?? randomBytes(32).toString('base64url')
+  const ring = KeyRing.parse(e.PARLEY_SIGNING_KEYS)
   // With REDIS_URL, conversations live in Redis: several servers (or a restarted one) serve them.
   const store = e.REDIS_URL ? new RedisConversationStore({ url: e.REDIS_URL, ttlMs: idleMs }) : undefined
   const handler = createDialogueHandler({
-    npcs,
+    npcs: npcList,
     provider,
     ...(store && { store }),
     // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
     ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(join(root, '.parley-cache/embeddings')) } } }),
     idleMs,
-    ratePerMinute: Number(e.PARLEY_RATE_PER_MINUTE ?? 60),
+    bodyTimeoutMs,
+    maxBodyBytes,
+    ratePerMinute: number(e.PARLEY_RATE_PER_MINUTE, 60),
+    createPerMinute: number(e.PARLEY_CREATE_PER_MINUTE, 10),
+    addressCreatePerMinute: number(e.PARLEY_ADDRESS_CREATE_PER_MINUTE, 30),
+    maxLiveConversations: number(e.PARLEY_MAX_LIVE, 10_000),
+    sweepEveryMs: number(e.PARLEY_SWEEP_MS, 60_000),
+    gameKeys: gameKeys.length ? gameKeys : [gameKey],
+    signingKeys: ring,
+    // The demo page is the game's own page: it shows the behind-the-scenes panel.
+    inspectorForPlayers: true,
+    allowedHosts,
+    trustProxy,
+    ...(allowedOrigins.length && { allowedOrigins }),
   })
 
-  const server = createServer((req, res) => {
+  const server = createServer({ connectionsCheckingInterval: 1000, requestTimeout: bodyTimeoutMs + 10_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
-    const work = path.startsWith('/api/') ? api(req, res) : file(path, res)
+    const work = path.startsWith('/api/') ? api(req, res) : path.startsWith('/demo/') ? game(req, res, path) : file(req, path, res)
     work.catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
       res.end('internal error')
     })
   })
+  server.maxConnections = number(e.PARLEY_MAX_CONNECTIONS, 1000)
+  server.keepAliveTimeout = 5000
 
-  async function api(req: IncomingMessage, res: ServerResponse) {
+  function toRequest(req: IncomingMessage, res: ServerResponse): Request {
     const controller = new AbortController()
     res.on('close', () => controller.abort())
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
+    const headers = new Headers()
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
+    return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
       method: req.method,
-      headers: req.headers as Record<string, string>,
+      headers,
       body: hasBody ? (req as unknown as ReadableStream) : undefined,
       signal: controller.signal,
       // @ts-expect-error Node's fetch needs this to stream a request body
       duplex: 'half',
     })
-    const response = await handler(request)
+  }
+
+  async function send(response: Response, res: ServerResponse) {
     const headers: Record<string, string | string[]> = Object.fromEntries(response.headers)
     const cookies = response.headers.getSetCookie()
     if (cookies.length) headers['set-cookie'] = cookies
@@ -85,12 +126,60 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     res.end()
   }
 
-  async function file(path: string, res: ServerResponse) {
-    const target = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path)))
-    if (!target.startsWith(dist)) return void res.writeHead(403).end()
+  async function api(req: IncomingMessage, res: ServerResponse) {
+    await send(await handler(toRequest(req, res), { address: req.socket.remoteAddress }), res)
+  }
+
+  /** The game's routes for its own page: what the player holds, and handing an item over. */
+  async function game(req: IncomingMessage, res: ServerResponse, path: string) {
+    const request = toRequest(req, res)
+    const problem = (p: HttpProblem) => new Response(JSON.stringify({ error: { code: p.code, message: p.message } }), { status: p.status, headers: { 'content-type': 'application/json; charset=utf-8', ...p.headers } })
+    const gameCall: GameCall = async (method, apiPath, body) => {
+      const r = await handler(
+        new Request(`${new URL(request.url).origin}/api${apiPath}`, {
+          method,
+          // The player's own token goes along, so the engine refuses a conversation that is not theirs.
+          headers: { authorization: `Bearer ${gameKey}`, 'content-type': 'application/json', cookie: req.headers.cookie ?? '' },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        }),
+      )
+      return { status: r.status, json: await r.json().catch(() => undefined) }
+    }
     try {
+      const refused = checkHost(request, allowedHosts) ?? checkStateChange(request, { allowedOrigins: allowedOrigins.length ? allowedOrigins : undefined, trustProxy })
+      if (refused) throw new HttpProblem(refused.status, refused.code, refused.message)
+      if (!req.headers.cookie) throw new HttpProblem(404, 'not_found', 'no such conversation')
+      const m = /^\/demo\/conversations\/([0-9a-f]{32})\/(inventory|give)$/.exec(path)
+      if (!m) throw new HttpProblem(404, 'not_found', 'not found')
+      const [, id, what] = m as unknown as [string, string, string]
+      if (what === 'inventory' && req.method === 'GET') {
+        const { npc, view } = await readInventory(npcs, id, gameCall)
+        return await send(Response.json(holdings(npc, view)), res)
+      }
+      if (what === 'give' && req.method === 'POST') return await send(Response.json(await handOver(request, npcs, id, gameCall, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs })), res)
+      throw new HttpProblem(405, 'method_not_allowed', `${req.method} is not allowed here`)
+    } catch (error) {
+      if (error instanceof HttpProblem) return send(problem(error), res)
+      throw error
+    }
+  }
+
+  async function file(req: IncomingMessage, path: string, res: ServerResponse) {
+    if (checkHost(new Request(`http://${req.headers.host ?? 'localhost'}/`), allowedHosts)) return void res.writeHead(403, { 'content-type': 'text/plain' }).end('this server does not answer for that host')
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(path)
+    } catch {
+      return void res.writeHead(400, { 'content-type': 'text/plain' }).end('bad path')
+    }
+    const target = normalize(join(dist, path === '/' ? 'index.html' : decoded))
+    // With the separator: "dist-private/" beside dist/ is outside it, though it starts with the same letters.
+    if (!target.startsWith(dist + sep)) return void res.writeHead(403).end()
+    try {
+      if (!(await stat(target)).isFile()) throw new Error('not a file')
       const body = await readFile(target)
-      res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
+      // Never framed: another site cannot lay its page over the give buttons (clickjacking).
+      res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'", 'referrer-policy': 'no-referrer' })
       res.end(body)
     } catch {
       try {
@@ -103,19 +192,18 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   }
 
   const port = options.port ?? Number(e.PORT ?? 8787)
-  // Loopback by default: a demo should not be reachable from the network unless asked (HOST=0.0.0.0).
-  const host = e.HOST ?? '127.0.0.1'
   await new Promise<void>((r) => server.listen(port, host, r))
   const address = server.address() as { port: number }
   const close = async () => {
     await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))
+    await handler.close()
     await store?.close()
   }
-  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', close }
+  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', ephemeralSigningKey: ring.ephemeral, close }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider, store } = await startDemoServer().catch((error: unknown) => {
+  const { port, provider, store, ephemeralSigningKey } = await startDemoServer().catch((error: unknown) => {
     // Broken content is the designer's to fix: say where, as `parley lint` does, not a stack trace.
     if (!isContentError(error)) throw error
     process.stderr.write(`the NPC files have problems (run \`pnpm parley lint\`):\n${error.issues.map(formatIssue).join('\n')}\n`)
@@ -124,4 +212,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   process.stdout.write(
     `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''}; conversations: ${store}${store === 'memory' ? '; set REDIS_URL to share them between servers' : ''})\n`,
   )
+  if (ephemeralSigningKey) process.stdout.write('Signing key: none configured, so one was made for this process; saves and player ids end with it. Set PARLEY_SIGNING_KEYS=id:secret to keep them across restarts and servers.\n')
 }

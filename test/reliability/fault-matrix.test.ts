@@ -102,8 +102,9 @@ describe.each(['say', 'stream'] as const)('fault matrix through the engine (%s)'
 describe('fault matrix through the demo server\'s handler', () => {
   for (const c of MATRIX) {
     it(`${c.name}: JSON and SSE answer with the fallback line and a code, no raw error text`, async () => {
-      const handler = createDialogueHandler({ npcs: [informant()], provider: glmProvider(options(c)), ratePerMinute: 1000 })
-      const headers = { 'content-type': 'application/json', 'x-parley-client': 'fault-matrix-client-0001' }
+      const handler = createDialogueHandler({ npcs: [informant()], provider: glmProvider(options(c)), ratePerMinute: 1000, gameKeys: ['fault-matrix-game-key-0123456789'] })
+      // The game's server: it gives the gold and reads the inspector view; lines go through it too.
+      const headers = { 'content-type': 'application/json', authorization: 'Bearer fault-matrix-game-key-0123456789' }
       const call = (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) =>
         handler(new Request(`http://t/api${path}`, { method, headers: { ...headers, ...extra }, ...(body !== undefined && { body: JSON.stringify(body) }) }))
       const { id } = (await (await call('POST', '/conversations', { npc: 'informant' })).json()) as { id: string }

@@ -23,10 +23,12 @@ export interface TurnView {
   actions?: Array<{ name: string; args?: Record<string, unknown>; status: 'done' | 'refused' | 'invalid' }>
   conversation: ConversationView
 }
+/** What the demo server (the game) says the player holds. */
+export interface Inventory { items: Array<{ id: string; name: string; count: number }>; received: string[] }
 export interface NpcInfo { id: string; name: string; greeting: string | null; items: Array<{ id: string; name: string }>; provider: string }
 
-async function call<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`/api${path}`, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } })
+async function call<T>(path: string, init?: RequestInit, prefix = '/api'): Promise<T> {
+  const res = await fetch(`${prefix}${path}`, { ...init, headers: { 'content-type': 'application/json', ...init?.headers } })
   const body = (await res.json().catch(() => ({}))) as T & { error?: { message: string } }
   if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`)
   return body
@@ -34,9 +36,12 @@ async function call<T>(path: string, init?: RequestInit): Promise<T> {
 
 export const api = {
   npcs: () => call<{ npcs: NpcInfo[] }>('/npcs'),
-  start: (npc: string, snapshot?: unknown) => call<ConversationView & { greeting: string | null }>('/conversations', { method: 'POST', body: JSON.stringify(snapshot === undefined ? { npc } : { npc, snapshot }) }),
-  give: (id: string, item: string, count: number) => call<{ unlocked: string[]; conversation: ConversationView }>(`/conversations/${id}/items`, { method: 'POST', body: JSON.stringify({ item, count }) }),
-  snapshot: (id: string) => call<unknown>(`/conversations/${id}/snapshot`),
+  start: (npc: string, save?: unknown) => call<ConversationView & { greeting: string | null }>('/conversations', { method: 'POST', body: JSON.stringify(save === undefined ? { npc } : { npc, save }) }),
+  /** A signed save: the server refuses it back if anything in it was changed. */
+  save: (id: string) => call<unknown>(`/conversations/${id}/save`),
+  /** The game (the demo server) hands the item over for the player, if the player has it. */
+  give: (id: string, item: string, count: number) => call<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory }>(`/demo/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }, ''),
+  inventory: (id: string) => call<Inventory>(`/demo/conversations/${id}/inventory`, undefined, ''),
 
   /** Streams a turn: `onDelta` per token, resolves with the finished turn. */
   async say(id: string, text: string, onDelta: (t: string) => void): Promise<TurnView> {

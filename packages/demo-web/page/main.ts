@@ -1,4 +1,4 @@
-import { api, type ConversationView, type Message, type NpcInfo } from './api.ts'
+import { api, type ConversationView, type Inventory, type Message, type NpcInfo } from './api.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const log = $<HTMLOListElement>('log')
@@ -6,14 +6,11 @@ const input = $<HTMLInputElement>('line')
 const send = $<HTMLButtonElement>('send')
 const typing = $<HTMLDivElement>('typing')
 const SAVE_KEY = 'parley.demo.save'
-/** What the player carries when the demo starts. */
-const STARTING_INVENTORY: Record<string, number> = { red_gem: 1, gold: 50 }
 
 let npc: NpcInfo
 let conversationId = ''
-let given: Record<string, number> = {}
-/** What the NPC has handed the player, from its actions (the informant's map). */
-let received: string[] = []
+/** What the player holds, as the demo server (the game) says: the page decides nothing. */
+let inventory: Inventory = { items: [], received: [] }
 let busy = false
 let ended = false
 
@@ -46,9 +43,8 @@ function renderInventory() {
   const ul = $<HTMLUListElement>('inventory')
   ul.replaceChildren()
   let any = false
-  for (const item of npc.items) {
-    const have = (STARTING_INVENTORY[item.id] ?? 0) - (given[item.id] ?? 0)
-    if (have <= 0) continue
+  for (const item of inventory.items) {
+    const have = item.count
     any = true
     const li = document.createElement('li')
     const label = document.createElement('span')
@@ -64,7 +60,7 @@ function renderInventory() {
     li.append(label, button)
     ul.append(li)
   }
-  for (const thing of received) {
+  for (const thing of inventory.received) {
     any = true
     const li = document.createElement('li')
     const label = document.createElement('span')
@@ -145,8 +141,8 @@ async function say(text: string) {
     for (const action of turn.actions ?? []) {
       if (action.status !== 'done') continue
       if (action.name === 'give_map') {
-        received = [...new Set([...received, `${String(action.args?.region ?? '')}的地图`])]
         line('system', `${npc.name}把${String(action.args?.region ?? '')}的地图交给了你`)
+        inventory = await api.inventory(conversationId)
         renderInventory()
       }
     }
@@ -164,8 +160,8 @@ async function say(text: string) {
 async function give(item: string, count: number) {
   if (ended) return
   try {
-    const { unlocked, conversation } = await api.give(conversationId, item, count)
-    given[item] = (given[item] ?? 0) + count
+    const { unlocked, conversation, inventory: after } = await api.give(conversationId, item, count)
+    inventory = after
     const name = npc.items.find((i) => i.id === item)?.name ?? item
     line('system', `你把${name}×${count}交给了${npc.name}`)
     renderInventory()
@@ -184,11 +180,10 @@ function end() {
   renderInventory()
 }
 
-function showConversation(view: ConversationView, greeting: string | null) {
+function showConversation(view: ConversationView, greeting: string | null, holding: Inventory) {
   log.replaceChildren()
   ended = view.state === 'ended'
-  given = { ...view.items }
-  received = view.flags.includes('gave_map') ? ['北边的废墟的地图'] : []
+  inventory = holding
   if (greeting) line('npc', greeting, npc.name)
   // Tool calls and their results are the machinery behind a turn, not lines anyone said.
   for (const m of view.history.filter((h) => h.role !== 'tool' && !h.tool_calls)) line(m.role === 'user' ? 'player' : 'npc', m.content, m.role === 'user' ? '你' : npc.name)
@@ -202,7 +197,7 @@ function showConversation(view: ConversationView, greeting: string | null) {
 async function start(snapshot?: unknown) {
   const view = await api.start(npc.id, snapshot)
   conversationId = view.id
-  showConversation(view, view.greeting)
+  showConversation(view, view.greeting, await api.inventory(view.id))
   input.focus()
 }
 
@@ -224,8 +219,8 @@ $<HTMLFormElement>('say').addEventListener('submit', (e) => {
   void say(text)
 })
 $('save').addEventListener('click', async () => {
-  const snapshot = await api.snapshot(conversationId)
-  localStorage.setItem(SAVE_KEY, JSON.stringify(snapshot))
+  const save = await api.save(conversationId)
+  localStorage.setItem(SAVE_KEY, JSON.stringify(save))
   $('save-note').textContent = `已存档 · saved at ${new Date().toLocaleTimeString()}`
   $<HTMLButtonElement>('restore').disabled = false
 })

@@ -20,6 +20,8 @@ export interface ConversationOptions {
   lore?: { embeddings?: EmbeddingOptions | undefined } | undefined
   /** How the game decides the actions the model asks for (see `resolveAction`). */
   actions?: ActionSettings | undefined
+  /** A stable, pseudonymous id of the player, for the provider's abuse monitoring (GLM `user_id`). */
+  userId?: string | undefined
 }
 
 export interface TurnOptions {

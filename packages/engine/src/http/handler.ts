@@ -1,13 +1,32 @@
-import type { z } from 'zod'
+/**
+ * The engine over HTTP, web-standard only (`Request` in, `Response` out), so the same handler runs
+ * in Node, Deno, Bun, workers, or in-process in tests. This file owns the routes and how they
+ * compose the pieces beside it: who is calling (caller.ts), signed saves (saves.ts), web hygiene
+ * (web-guard.ts), limits (limits.ts), the live conversations (live-cache.ts), views (views.ts).
+ *
+ * Two kinds of caller: players (browsers and game clients, known by a server-signed token) start
+ * conversations, talk, read their own view and keep signed saves; the game (its own server, with
+ * a game key) also gives items, sets flags, ends conversations, restores unsigned saves, reads
+ * any conversation and its inspector view. Without a game key the game routes are off.
+ */
 import type { Npc } from '../content/schema.ts'
 import { Conversation, restoreConversation, type ConversationOptions } from '../conversation/conversation.ts'
-import type { TurnResult } from '../conversation/results.ts'
-import { isParleyError } from '../errors.ts'
 import type { Provider } from '../providers/types.ts'
-import { createBody, flagBody, itemBody, messageBody } from './bodies.ts'
-import { RateLimiter } from './rate-limit.ts'
 import { MemoryConversationStore } from '../store/memory.ts'
-import { trimAnswers, type ConversationStore, type StoredConversation } from '../store/types.ts'
+import { storedAnswer, withAnswer, type ConversationStore } from '../store/types.ts'
+import { createBody, endBody, flagBody, itemBody, messageBody, playerTokenBody } from './bodies.ts'
+import { identifyCaller, requireGame, type Caller } from './caller.ts'
+import { ACCOUNT_ID, clientCookie, gamePlayerIdentity, issueClientToken } from './client-id.ts'
+import { HandlerSettings } from './config.ts'
+import { RequestLimits } from './limits.ts'
+import { LiveConversations, type Live } from './live-cache.ts'
+import { HttpProblem, json, problemBody, toProblem } from './problem.ts'
+import { readJson } from './read-body.ts'
+import { looksLikeSignedSave, openSave, sealSave } from './saves.ts'
+import { KeyRing, type SigningKey } from './signing.ts'
+import { replayAsSse, sseEvent, sseResponse } from './sse.ts'
+import { inspectorStatus, inspectorView, playerStatus, playerView, publicResult, type ViewSource } from './views.ts'
+import { checkHost, checkStateChange, clientAddress, isHttps, type AllowedHosts } from './web-guard.ts'
 
 export interface DialogueHandlerOptions {
   npcs: readonly Npc[]
@@ -23,287 +42,265 @@ export interface DialogueHandlerOptions {
   basePath?: string
   /** Largest request body accepted. Default 16 KB. */
   maxBodyBytes?: number
+  /** A request body still arriving after this is abandoned with 408. Default 10 s. */
+  bodyTimeoutMs?: number
   /** Conversations untouched this long are dropped. Default 30 minutes. */
   idleMs?: number
-  /** Turns and gifts per client per minute. Default 60. */
+  /** Turns per player per minute. Default 60. */
   ratePerMinute?: number
+  /** Turns per client address per minute. Default 600. */
+  addressRatePerMinute?: number
+  /** New conversations per player per minute. Default 10. */
+  createPerMinute?: number
+  /** New conversations per client address per minute. Default 30. */
+  addressCreatePerMinute?: number
+  /**
+   * Most conversations this process keeps live. Past it, the least recently used leave memory
+   * (a shared store such as Redis keeps them); a store in this process's memory refuses new ones
+   * with 503 and Retry-After instead. Default 10,000.
+   */
+  maxLiveConversations?: number
   /**
    * Where conversations live between requests. Default: in this process's memory. Give a
    * `RedisConversationStore` (`@parley/engine/redis`) to serve one conversation from any server.
    */
   store?: ConversationStore
+  /**
+   * Game keys accepted as `Authorization: Bearer …` (several while rotating). Without one, the
+   * game routes (items, flags, end, unsigned restores, inspector, player tokens) are off.
+   */
+  gameKeys?: readonly string[]
+  /**
+   * Keys that sign saves and player tokens; the first signs, all verify. Servers behind one game
+   * share them. Without, a key is made for this process (`handler.ephemeralSigningKey`), and saves
+   * and browser ids do not survive a restart.
+   */
+  signingKeys?: readonly SigningKey[] | KeyRing
+  /**
+   * Show players the inspector view (flags, every secret's condition with passphrases masked, the
+   * last request's messages and lore) in their own conversation's answers. For a demo that is its
+   * own game; off by default.
+   */
+  inspectorForPlayers?: boolean
+  /** Origins allowed on state-changing requests that carry an `Origin`. Default: the request's own. */
+  allowedOrigins?: readonly string[]
+  /** Host names served. A server bound to loopback should say `'loopback'`. Default `'any'`. */
+  allowedHosts?: AllowedHosts
+  /** How many proxies in front of this server to trust for `X-Forwarded-For` / `-Proto`. Default 0: none. */
+  trustProxy?: number
+  /** Saves restore only for the player who took them (the game may restore any). Default true. */
+  bindSavesToPlayer?: boolean
+  /** How often idle conversations and spent rate-limit buckets are swept. Default one minute. */
+  sweepEveryMs?: number
   now?: () => number
 }
 
-
-const CLIENT_COOKIE = 'parley_client'
-const ID = /^[A-Za-z0-9_-]{20,64}$/
-
-/** Unguessable: 128 random bits, URL-safe. */
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
+/** What the server adapter knows that a `Request` does not. */
+export interface RequestContext {
+  /** The peer's socket address, for per-address limits. Without it, every caller shares one address bucket. */
+  address?: string | undefined
 }
 
-class HttpProblem extends Error {
-  readonly status: number
-  readonly code: string
-  readonly headers: Record<string, string>
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
-    super(message)
-    this.status = status
-    this.code = code
-    this.headers = headers
-  }
+export interface DialogueHandler {
+  (request: Request, context?: RequestContext): Promise<Response>
+  /** True when no signing key was configured and one was made for this process. */
+  readonly ephemeralSigningKey: boolean
+  /** Live conversations, rate-limit buckets and stored conversations held now. */
+  stats(): { live: number; limiterBuckets: number; stored: number | null }
+  /** Stops the sweep timer (and the store's, if the handler made it). */
+  close(): Promise<void>
 }
 
-/**
- * The engine over HTTP, web-standard only (`Request` in, `Response` out), so the same handler
- * runs in Node, Deno, Bun, workers, or in-process in tests. Each client gets an opaque id (a
- * cookie, or the `x-parley-client` header) and sees only its own conversations: another client's
- * id answers 404, as if it did not exist.
- */
-export function createDialogueHandler(options: DialogueHandlerOptions): (request: Request) => Promise<Response> {
+const ID = /^[0-9a-f]{32}$/
+const BROWSER_TOKEN_SECONDS = 365 * 86_400
+
+export function createDialogueHandler(options: DialogueHandlerOptions): DialogueHandler {
+  const config = new HandlerSettings(options)
   const base = (options.basePath ?? '/api').replace(/\/$/, '')
-  const maxBody = options.maxBodyBytes ?? 16 * 1024
-  const idleMs = options.idleMs ?? 30 * 60_000
   const now = options.now ?? Date.now
-  const limiter = new RateLimiter(options.ratePerMinute ?? 60, 60_000, now)
+  const gameKeys = [...(options.gameKeys ?? [])].filter((k) => k.length > 0)
+  const ring = options.signingKeys instanceof KeyRing ? options.signingKeys : options.signingKeys?.length ? new KeyRing(options.signingKeys) : KeyRing.ephemeral()
+  const limits = new RequestLimits(config.limits, now)
   const npcs = new Map(options.npcs.map((n) => [n.id, n]))
-  const store = options.store ?? new MemoryConversationStore({ ttlMs: idleMs, now })
+  const ownStore = options.store ? undefined : new MemoryConversationStore({ ttlMs: config.idleMs, now, sweepEveryMs: config.sweepEveryMs })
+  const store: ConversationStore = options.store ?? ownStore!
+  const live = new LiveConversations(config.maxLive, now)
   const providerFor = (npc: Npc) => (typeof options.provider === 'function' ? options.provider(npc) : options.provider)
-  const providerName = (npc: Npc) => providerFor(npc).name
-  const conversationOptions = (npc: Npc) => ({ provider: providerFor(npc), lore: options.lore, actions: options.actions ?? { handler: () => ({ ok: true as const }) } })
-  let lastSweep = now()
+  const trustProxy = options.trustProxy ?? 0
+  const allowedHosts = options.allowedHosts ?? 'any'
+  const bindSaves = options.bindSavesToPlayer ?? true
 
-  function sweep() {
-    const t = now()
-    if (t - lastSweep < 60_000) return
-    lastSweep = t
-    limiter.sweep()
+  const timer = setInterval(() => {
+    limits.sweep()
+    live.sweep(config.idleMs)
+  }, config.sweepEveryMs)
+  ;(timer as { unref?: () => void }).unref?.()
+
+  /** The provider sees a pseudonym per player, stable under the signing key, never the account id. */
+  async function conversationOptions(npc: Npc, owner: string): Promise<ConversationOptions> {
+    const userId = owner === 'game' ? undefined : `u-${(await ring.sign('parley.user.v1', owner)).split('.')[1]!.slice(0, 32)}`
+    return { provider: providerFor(npc), lore: options.lore, actions: options.actions ?? { handler: () => ({ ok: true as const }) }, userId }
   }
 
-  /**
-   * Requests to one conversation are answered one after another in this process; across
-   * processes the store's compare-and-set decides, and the loser answers 409.
-   */
-  const locks = new Map<string, Promise<void>>()
-  async function acquire(id: string): Promise<() => void> {
-    let release!: () => void
-    const mine = new Promise<void>((r) => (release = r))
-    const before = locks.get(id) ?? Promise.resolve()
-    const chained = before.then(() => mine)
-    locks.set(id, chained)
-    await before
-    return () => {
-      release()
-      if (locks.get(id) === chained) locks.delete(id)
-    }
-  }
+  const notFound = () => new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+  const mayUse = (caller: Caller, owner: string) => (caller.player === undefined ? caller.kind === 'game' : caller.player === owner)
 
-  interface Loaded {
-    id: string
-    record: Omit<StoredConversation, 'snapshot'>
-    convo: Conversation
-  }
-
-  /**
-   * Live conversations this server has loaded, by the store version they match. A request asks
-   * the store only for the version (cheap) and reuses the live one when no other server has written
-   * since; otherwise it loads and restores the snapshot. Bounded: the least recently used go first.
-   */
-  const live = new Map<string, Loaded>()
-  const MAX_LIVE = 2000
-  function remember(l: Loaded) {
-    live.delete(l.id)
-    live.set(l.id, l)
-    if (live.size > MAX_LIVE) {
-      const [oldest] = live.keys()
-      forget(oldest!)
-    }
-  }
-  function forget(id: string) {
-    live.get(id)?.convo.stop()
-    live.delete(id)
-  }
-
-  async function load(id: string, client: string): Promise<Loaded> {
+  async function load(id: string, caller: Caller): Promise<Live> {
     const head = ID.test(id) ? await store.head(id) : undefined
-    if (!head) forget(id)
-    if (!head || head.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+    if (!head) live.forget(id)
+    if (!head || !mayUse(caller, head.owner)) throw notFound()
     const cached = live.get(id)
     if (cached && cached.record.version === head.version) {
-      remember(cached)
+      live.remember(cached)
       return cached
     }
     const record = await store.get(id)
-    if (!record || record.owner !== client) throw new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+    if (!record || !mayUse(caller, record.owner)) throw notFound()
     const npc = npcs.get(record.snapshot.npc)
     if (!npc) throw new HttpProblem(404, 'unknown_npc', `this server has no NPC "${record.snapshot.npc}"`)
     const { snapshot, ...rest } = record
-    const loaded = { id, record: rest, convo: restoreConversation(npc, snapshot, conversationOptions(npc)) }
-    if (cached) forget(id)
-    remember(loaded)
+    const loaded: Live = { id, record: rest, convo: restoreConversation(npc, snapshot, await conversationOptions(npc, record.owner)) }
+    if (cached) live.forget(id)
+    live.remember(loaded)
     return loaded
   }
 
-  async function save(l: Loaded, answer?: { key: string; value: unknown }): Promise<void> {
+  async function save(l: Live, answer?: { key: string; value: unknown }): Promise<void> {
     const lastRequest = l.convo.lastRequest()
     const record = {
       owner: l.record.owner,
-      answers: answer ? trimAnswers({ ...l.record.answers, [answer.key]: answer.value }) : l.record.answers,
+      answers: answer ? withAnswer(l.record.answers, answer.key, answer.value) : l.record.answers,
       view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
     }
     const ok = await store.put(l.id, { ...record, snapshot: l.convo.snapshot() }, l.record.version)
     if (!ok) {
       // The live copy ran a turn the store refused: it no longer matches any stored version.
-      forget(l.id)
+      live.forget(l.id)
       throw new HttpProblem(409, 'conflict', 'this conversation changed on another server during this request; send it again')
     }
     l.record = { ...record, version: l.record.version + 1 }
   }
 
-  /** What a designer's panel shows after each turn: small, whatever the conversation's length. */
-  function status(l: Loaded) {
-    const c = l.convo
-    const last = c.lastRequest()
-    return {
-      id: l.id,
-      npc: c.npc.id,
-      provider: providerName(c.npc),
-      state: c.state,
-      turns: c.turns,
-      items: c.items(),
-      flags: c.flags(),
-      secrets: c.secrets(),
-      lastRequest: last ?? l.record.view?.lastRequest ?? null,
-      lore: last ? c.lastLore() : (l.record.view?.lore ?? []),
+  const source = (l: Live): ViewSource => ({ id: l.id, convo: l.convo, provider: providerFor(l.convo.npc).name, stored: l.record.view })
+  const inspects = (caller: Caller) => caller.kind === 'game' || options.inspectorForPlayers === true
+  /** What a caller sees after each turn or gift. */
+  const status = (l: Live, caller: Caller) => (inspects(caller) ? inspectorStatus(source(l)) : playerStatus(source(l)))
+  const view = (l: Live, caller: Caller) => (inspects(caller) ? inspectorView(source(l)) : playerView(source(l)))
+
+  async function create(request: Request, caller: Caller, address: string | undefined): Promise<Response> {
+    limits.take('create', { player: caller.player, address: caller.kind === 'player' ? address : undefined })
+    const full = store.size && store.size() >= config.maxLive
+    if (full) {
+      const wait = Math.max(1, Math.ceil((store.nextExpiryMs?.() ?? 60_000) / 1000))
+      throw new HttpProblem(503, 'server_full', 'this server holds as many conversations as it may; try again later', { 'retry-after': String(wait) })
     }
+    const body = await readJson(request, createBody, config.body)
+    const npc = npcs.get(body.npc)
+    if (!npc) throw new HttpProblem(404, 'unknown_npc', `no NPC "${body.npc}"`)
+    const owner = caller.player ?? 'game'
+    let snapshot: unknown
+    if (body.save !== undefined) {
+      // A player's save must be one this server signed; the game may also restore its own bare snapshots.
+      if (caller.kind === 'game' && !looksLikeSignedSave(body.save)) snapshot = body.save
+      else snapshot = await openSave(ring, body.save, { npc, player: caller.kind === 'player' && bindSaves ? caller.player : undefined })
+    }
+    const convoOptions = await conversationOptions(npc, owner)
+    const convo = snapshot === undefined ? new Conversation(npc, convoOptions) : restoreConversation(npc, snapshot, convoOptions)
+    const id = randomId()
+    if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers: {} }, 0))) {
+      convo.stop()
+      throw new HttpProblem(409, 'conflict', 'could not create the conversation; try again')
+    }
+    const loaded: Live = { id, record: { owner, answers: {}, version: 1 }, convo }
+    live.remember(loaded)
+    return json({ ...view(loaded, caller), greeting: npc.greeting ?? null }, 201)
   }
 
-  /** The whole conversation, history included: for loading a page or a save, not for every turn. */
-  function inspect(l: Loaded) {
-    return { ...status(l), history: l.convo.history() }
-  }
-
-  async function route(request: Request, client: string): Promise<Response> {
-    const url = new URL(request.url)
-    if (!url.pathname.startsWith(base + '/') && url.pathname !== base) throw new HttpProblem(404, 'not_found', 'not found')
-    const parts = url.pathname.slice(base.length).split('/').filter(Boolean)
-    const method = request.method
-
-    if (parts[0] === 'npcs' && parts.length === 1 && method === 'GET') {
-      return json({
-        npcs: [...npcs.values()].map((n) => ({
-          id: n.id,
-          name: n.name,
-          greeting: n.greeting ?? null,
-          items: Object.entries(n.items).map(([id, i]) => ({ id, name: i.name, description: i.description ?? null })),
-          provider: providerName(n),
-        })),
-      })
-    }
-    if (parts[0] !== 'conversations') throw new HttpProblem(404, 'not_found', `no route ${method} ${url.pathname}`)
-
-    if (parts.length === 1 && method === 'POST') {
-      const body = await readJson(request, createBody, maxBody)
-      const npc = npcs.get(body.npc)
-      if (!npc) throw new HttpProblem(404, 'unknown_npc', `no NPC "${body.npc}"`)
-      const convo = body.snapshot === undefined ? new Conversation(npc, conversationOptions(npc)) : restoreConversation(npc, body.snapshot, conversationOptions(npc))
-      const id = randomId()
-      if (!(await store.put(id, { snapshot: convo.snapshot(), owner: client, answers: {} }, 0))) throw new HttpProblem(409, 'conflict', 'could not create the conversation; try again')
-      const loaded = { id, record: { owner: client, answers: {}, version: 1 }, convo }
-      remember(loaded)
-      return json({ ...inspect(loaded), greeting: npc.greeting ?? null }, 201)
-    }
-
-    const id = parts[1] ?? ''
-    const action = parts[2]
-    if (parts.length === 2 && method === 'GET') {
-      const l = await load(id, client)
-      await store.touch(id)
-      return json(inspect(l))
-    }
-    if (parts.length === 2 && method === 'DELETE') {
-      await load(id, client)
-      await store.delete(id)
-      forget(id)
-      return new Response(null, { status: 204 })
-    }
-    if (parts.length === 3 && action === 'snapshot' && method === 'GET') return json((await load(id, client)).convo.snapshot())
-    if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags')) {
-      if (!limiter.take(client)) throw new HttpProblem(429, 'rate_limited', 'too many requests; slow down', { 'retry-after': String(limiter.retryAfterSeconds(client)) })
-      const key = request.headers.get('idempotency-key') ?? undefined
-      if (key !== undefined && !/^[\x21-\x7e]{1,128}$/.test(key)) throw new HttpProblem(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 128 visible ASCII characters')
-      const body = await readJson(request, action === 'items' ? itemBody : action === 'flags' ? flagBody : messageBody, maxBody)
-      const sse = action === 'messages' && (request.headers.get('accept') ?? '').includes('text/event-stream')
-      const release = await acquire(id)
-      let streaming = false
-      try {
-        const l = await load(id, client)
-        // A retried request gets the answer it would have had, not a second turn.
-        if (key !== undefined && key in l.record.answers) return sse ? replay(l.record.answers[key]) : json(l.record.answers[key])
-        if (sse) {
-          streaming = true
-          return streamTurn(l, (body as { text: string }).text, key, release)
-        }
-        try {
-          let outcome: object
-          if (action === 'items') {
-            const b = body as { item: string; count?: number }
-            outcome = { unlocked: l.convo.give(b.item, b.count ?? 1).unlocked }
-          } else if (action === 'flags') {
-            const b = body as { flag: string; on?: boolean }
-            outcome = { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
-          } else {
-            outcome = publicResult(await l.convo.say((body as { text: string }).text))
-          }
-          const answer = { ...outcome, conversation: status(l) }
-          await save(l, key === undefined ? undefined : { key, value: answer })
-          return json(answer)
-        } catch (error) {
-          // A turn that failed part-way leaves the live copy unlike the stored one.
-          if (!(error instanceof HttpProblem)) forget(l.id)
-          throw error
-        }
-      } finally {
-        if (!streaming) release()
+  /** Gifts, flags, lines and endings: one at a time per conversation, each saved with compare-and-set. */
+  async function act(request: Request, caller: Caller, address: string | undefined, id: string, action: 'messages' | 'items' | 'flags' | 'end'): Promise<Response> {
+    if (action !== 'messages') requireGame(caller, gameKeys, `POST …/${action}`)
+    else limits.take('turn', { player: caller.player, address: caller.kind === 'player' ? address : undefined })
+    const rawKey = request.headers.get('idempotency-key') ?? undefined
+    if (rawKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(rawKey)) throw new HttpProblem(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 128 visible ASCII characters')
+    // The game's answers and the player's are kept apart: each gets back only what it was given.
+    const key = rawKey === undefined ? undefined : `${caller.kind}:${rawKey}`
+    const work = await readWork(request, action)
+    const sse = work.action === 'messages' && (request.headers.get('accept') ?? '').includes('text/event-stream')
+    const release = await live.acquire(id)
+    let streaming = false
+    try {
+      const l = await load(id, caller)
+      // A retried request gets the answer it would have had, not a second turn.
+      const earlier = key === undefined ? undefined : storedAnswer(l.record.answers, key)
+      if (earlier) return sse ? replayAsSse(earlier.value) : json(earlier.value)
+      if (sse) {
+        streaming = true
+        return streamTurn(l, caller, (work as { text: string }).text, key, release)
       }
+      try {
+        let outcome: object
+        if (work.action === 'items') outcome = give(l, work)
+        else if (work.action === 'flags') outcome = flag(l, work)
+        else if (work.action === 'end') outcome = publicResult(l.convo.end())
+        else outcome = publicResult(await l.convo.say(work.text))
+        const answer = { ...outcome, conversation: status(l, caller) }
+        await save(l, key === undefined ? undefined : { key, value: answer })
+        return json(answer)
+      } catch (error) {
+        // A turn that failed part-way leaves the live copy unlike the stored one.
+        if (!(error instanceof HttpProblem)) live.forget(l.id)
+        throw error
+      }
+    } finally {
+      if (!streaming) release()
     }
-    throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`)
   }
 
-  function sseResponse(body: ReadableStream<Uint8Array>): Response {
-    return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } })
+  type Work =
+    | { action: 'messages'; text: string }
+    | { action: 'items'; item: string; count?: number | undefined; max?: number | undefined }
+    | { action: 'flags'; flag: string; on?: boolean | undefined }
+    | { action: 'end' }
+
+  async function readWork(request: Request, action: Work['action']): Promise<Work> {
+    if (action === 'items') return { action, ...(await readJson(request, itemBody, config.body)) }
+    if (action === 'flags') return { action, ...(await readJson(request, flagBody, config.body)) }
+    if (action === 'end') return (await readJson(request, endBody, config.body), { action })
+    return { action, ...(await readJson(request, messageBody, config.body)) }
   }
 
-  const encoder = new TextEncoder()
-  const event = (name: string, data: unknown) => encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`)
-
-  function replay(answer: unknown): Response {
-    const text = (answer as { text?: string }).text ?? ''
-    return sseResponse(new ReadableStream({ start(out) {
-      if (text) out.enqueue(event('delta', { text }))
-      out.enqueue(event('done', answer))
-      out.close()
-    } }))
+  function give(l: Live, b: { item: string; count?: number | undefined; max?: number | undefined }) {
+    const npc = l.convo.npc
+    // Own properties only: "constructor" or "__proto__" is an unknown item, never Object.prototype's.
+    if (!Object.hasOwn(npc.items, b.item)) throw new HttpProblem(400, 'unknown_item', `${npc.id} has no item "${b.item}"; known items: ${Object.keys(npc.items).join(', ') || 'none'}`)
+    const count = b.count ?? 1
+    if (b.max !== undefined) {
+      const held = l.convo.items()
+      const has = Object.hasOwn(held, b.item) ? held[b.item]! : 0
+      if (has + count > b.max) throw new HttpProblem(409, 'not_enough_items', `the player has ${Math.max(0, b.max - has)} ${b.item} left to give, not ${count}`)
+    }
+    return { unlocked: l.convo.give(b.item, count).unlocked }
   }
 
-  function streamTurn(l: Loaded, text: string, key: string | undefined, release: () => void): Response {
+  function flag(l: Live, b: { flag: string; on?: boolean | undefined }) {
+    const declared = l.convo.npc.flags
+    if (declared && !Object.hasOwn(declared, b.flag)) throw new HttpProblem(400, 'unknown_flag', `${l.convo.npc.id} declares no flag "${b.flag}"; declared: ${Object.keys(declared).join(', ') || 'none'}`)
+    return { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
+  }
+
+  function streamTurn(l: Live, caller: Caller, text: string, key: string | undefined, release: () => void): Response {
     const controller = new AbortController()
     return sseResponse(new ReadableStream<Uint8Array>({
       async start(out) {
-        const send = (name: string, data: unknown) => out.enqueue(event(name, data))
+        const send = (name: string, data: unknown) => out.enqueue(sseEvent(name, data))
         try {
           const turn = l.convo.stream(text, { signal: controller.signal })
           for await (const delta of turn) send('delta', { text: delta })
-          const answer = { ...publicResult(await turn.result), conversation: status(l) }
+          const answer = { ...publicResult(await turn.result), conversation: status(l, caller) }
           await save(l, key === undefined ? undefined : { key, value: answer })
           send('done', answer)
         } catch (error) {
-          if (!(error instanceof HttpProblem)) forget(l.id)
+          if (!(error instanceof HttpProblem)) live.forget(l.id)
           if (!controller.signal.aborted) send('error', problemBody(toProblem(error)))
         } finally {
           release()
@@ -320,87 +317,97 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
     }))
   }
 
-  return async (request: Request): Promise<Response> => {
-    sweep()
-    const cookie = /(?:^|;\s*)parley_client=([A-Za-z0-9_-]{20,64})/.exec(request.headers.get('cookie') ?? '')?.[1]
-    const header = request.headers.get('x-parley-client')
-    const client = header && ID.test(header) ? header : (cookie ?? randomId())
+  async function route(request: Request, caller: Caller, address: string | undefined): Promise<Response> {
+    const url = new URL(request.url)
+    if (!url.pathname.startsWith(base + '/') && url.pathname !== base) throw new HttpProblem(404, 'not_found', 'not found')
+    const parts = url.pathname.slice(base.length).split('/').filter(Boolean)
+    const method = request.method
+
+    if (parts[0] === 'npcs' && parts.length === 1 && method === 'GET') {
+      return json({
+        npcs: [...npcs.values()].map((n) => ({
+          id: n.id,
+          name: n.name,
+          greeting: n.greeting ?? null,
+          items: Object.entries(n.items).map(([id, i]) => ({ id, name: i.name, description: i.description ?? null })),
+          provider: providerFor(n).name,
+        })),
+      })
+    }
+    if (parts[0] === 'player-tokens' && parts.length === 1 && method === 'POST') {
+      requireGame(caller, gameKeys, 'POST /player-tokens')
+      const body = await readJson(request, playerTokenBody, config.body)
+      if (!ACCOUNT_ID.test(body.player)) throw new HttpProblem(400, 'invalid_player', 'player is 1 to 128 of A-Z a-z 0-9 _ . : @ + -')
+      const expiresAt = Math.floor(now() / 1000) + (body.ttlSeconds ?? 86_400)
+      return json({ token: await issueClientToken(ring, gamePlayerIdentity(body.player), expiresAt), player: body.player, expiresAt: new Date(expiresAt * 1000).toISOString() }, 201)
+    }
+    if (parts[0] !== 'conversations') throw new HttpProblem(404, 'not_found', `no route ${method} ${url.pathname}`)
+    if (parts.length === 1 && method === 'POST') return create(request, caller, address)
+
+    const id = parts[1] ?? ''
+    const action = parts[2]
+    if (parts.length === 2 && method === 'GET') {
+      const l = await load(id, caller)
+      await store.touch(id)
+      return json(view(l, caller))
+    }
+    if (parts.length === 2 && method === 'DELETE') {
+      await load(id, caller)
+      await store.delete(id)
+      live.forget(id)
+      return new Response(null, { status: 204 })
+    }
+    if (parts.length === 3 && method === 'GET' && action === 'save') {
+      const l = await load(id, caller)
+      return json(await sealSave(ring, l.convo.snapshot(), l.record.owner))
+    }
+    if (parts.length === 3 && method === 'GET' && action === 'snapshot') {
+      requireGame(caller, gameKeys, 'GET …/snapshot (an unsigned save)')
+      return json((await load(id, caller)).convo.snapshot())
+    }
+    if (parts.length === 3 && method === 'GET' && action === 'inspect') {
+      requireGame(caller, gameKeys, 'GET …/inspect')
+      return json(inspectorView(source(await load(id, caller))))
+    }
+    if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags' || action === 'end')) {
+      return act(request, caller, address, id, action)
+    }
+    throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`)
+  }
+
+  const handler = async (request: Request, context: RequestContext = {}): Promise<Response> => {
+    let caller: Caller | undefined
     let response: Response
     try {
-      response = await route(request, client)
+      const refused = checkHost(request, allowedHosts) ?? checkStateChange(request, { allowedOrigins: options.allowedOrigins, trustProxy })
+      if (refused) throw new HttpProblem(refused.status, refused.code, refused.message)
+      caller = await identifyCaller(request, { gameKeys, ring, now })
+      response = await route(request, caller, clientAddress(request, context.address, trustProxy))
     } catch (error) {
       const problem = toProblem(error)
       response = json(problemBody(problem), problem.status, problem.headers)
     }
-    if (!cookie && !header) {
-      response.headers.append('set-cookie', `${CLIENT_COOKIE}=${client}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000`)
+    if (caller?.kind === 'player' && caller.fresh) {
+      const token = await issueClientToken(ring, caller.player, Math.floor(now() / 1000) + BROWSER_TOKEN_SECONDS)
+      response.headers.append('set-cookie', clientCookie(token, BROWSER_TOKEN_SECONDS, isHttps(request, trustProxy)))
     }
     return response
   }
+
+  return Object.assign(handler, {
+    ephemeralSigningKey: ring.ephemeral,
+    stats: () => ({ live: live.size, limiterBuckets: limits.size, stored: store.size?.() ?? null }),
+    close: async () => {
+      clearInterval(timer)
+      live.clear()
+      await ownStore?.close()
+    },
+  })
 }
 
-/** What the page and the game see of a turn: never raw error text, only codes. */
-function publicResult(r: TurnResult) {
-  return {
-    text: r.text,
-    kind: r.kind,
-    state: r.state,
-    unlocked: r.unlocked,
-    ...(r.error && { error: { code: r.error.code, glmCode: r.error.glmCode ?? null, retryable: r.error.retryable } }),
-    ...(r.finishReason && { finishReason: r.finishReason }),
-    ...(r.actions && { actions: r.actions }),
-  }
-}
-
-function toProblem(error: unknown): HttpProblem {
-  if (error instanceof HttpProblem) return error
-  if (isParleyError(error)) {
-    const status = error.code === 'conversation_ended' ? 409 : error.code === 'aborted' ? 409 : 400
-    return new HttpProblem(status, error.code, error.message)
-  }
-  if (error instanceof Error && error.name === 'StoreUnavailableError') return new HttpProblem(503, 'store_unavailable', 'conversations are unavailable for a moment; try again shortly', { 'retry-after': '1' })
-  return new HttpProblem(500, 'internal', 'something went wrong on the server')
-}
-
-function problemBody(p: HttpProblem) {
-  return { error: { code: p.code, message: p.message } }
-}
-
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } })
-}
-
-async function readJson<T extends z.ZodType>(request: Request, schema: T, maxBytes: number): Promise<z.output<T>> {
-  const declared = Number(request.headers.get('content-length') ?? '0')
-  if (declared > maxBytes) throw new HttpProblem(413, 'body_too_large', `request body over ${maxBytes} bytes`)
-  const reader = request.body?.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
-        void reader.cancel()
-        throw new HttpProblem(413, 'body_too_large', `request body over ${maxBytes} bytes`)
-      }
-      chunks.push(value)
-    }
-  }
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) (bytes.set(c, offset), (offset += c.byteLength))
-  let data: unknown
-  try {
-    data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new HttpProblem(400, 'invalid_json', 'the request body must be JSON')
-  }
-  const parsed = schema.safeParse(data)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    throw new HttpProblem(400, 'invalid_body', `${issue.path.join('.') || 'body'}: ${issue.message}`)
-  }
-  return parsed.data
+/** Unguessable: 128 random bits, hex. */
+function randomId(): string {
+  let s = ''
+  for (const b of crypto.getRandomValues(new Uint8Array(16))) s += b.toString(16).padStart(2, '0')
+  return s
 }

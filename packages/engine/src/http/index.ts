@@ -1,3 +1,15 @@
-/** @module @parley/engine/http: the engine as a web-standard `(Request) => Promise<Response>`. */
+/** @module @parley/engine/http: the engine as a web-standard `(Request) => Promise<Response>`, and its security pieces. */
 export { createDialogueHandler } from './handler.ts'
-export type { DialogueHandlerOptions } from './handler.ts'
+export type { DialogueHandler, DialogueHandlerOptions, RequestContext } from './handler.ts'
+export { KeyRing, SigningConfigError, matchesSecret } from './signing.ts'
+export type { SigningKey } from './signing.ts'
+export { sealSave, openSave, SaveError, SAVE_FORMAT, SAVE_VERSION } from './saves.ts'
+export type { SignedSave, SaveErrorCode } from './saves.ts'
+export { CLIENT_COOKIE, issueClientToken, readClientToken, presentedToken } from './client-id.ts'
+export { identifyCaller } from './caller.ts'
+export type { Caller } from './caller.ts'
+export { checkHost, checkStateChange, clientAddress, isLoopbackAddress, isLoopbackHostname } from './web-guard.ts'
+export type { AllowedHosts, GuardProblem } from './web-guard.ts'
+export { maskSaid } from './views.ts'
+export { readJson } from './read-body.ts'
+export { HttpProblem } from './problem.ts'

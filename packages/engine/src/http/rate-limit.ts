@@ -31,6 +31,11 @@ export class RateLimiter {
     return Math.max(1, Math.ceil(((1 - b.tokens) * this.#windowMs) / this.#limit / 1000))
   }
 
+  /** Buckets held: each is a key seen within the last window. */
+  get size(): number {
+    return this.#buckets.size
+  }
+
   sweep() {
     const t = this.#now()
     for (const [k, b] of this.#buckets) if (t - b.at > this.#windowMs) this.#buckets.delete(k)

@@ -1,13 +1,32 @@
 import type { ConversationStore, StoredConversation } from './types.ts'
 
-/** The embedded default: one process, conversations dropped after `ttlMs` without use. */
+export interface MemoryStoreOptions {
+  /** Conversations untouched this long are dropped. Default 30 minutes. */
+  ttlMs?: number
+  now?: () => number
+  /** How often expired entries are swept out. Default one minute; 0 turns the timer off. */
+  sweepEveryMs?: number
+}
+
+/**
+ * The embedded default: one process, conversations dropped after `ttlMs` without use. Expired
+ * entries leave on a timer (unref'd, so it never keeps a process alive; `close()` stops it), not
+ * only when read again, so a flood of conversations nobody returns to gives its memory back.
+ */
 export class MemoryConversationStore implements ConversationStore {
   readonly #entries = new Map<string, { json: string; owner: string; version: number; expires: number }>()
   readonly #ttlMs: number
   readonly #now: () => number
-  constructor(options: { ttlMs?: number; now?: () => number } = {}) {
+  #timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(options: MemoryStoreOptions = {}) {
     this.#ttlMs = options.ttlMs ?? 30 * 60_000
     this.#now = options.now ?? Date.now
+    const every = options.sweepEveryMs ?? 60_000
+    if (every > 0) {
+      this.#timer = setInterval(() => this.sweep(), every)
+      ;(this.#timer as { unref?: () => void }).unref?.()
+    }
   }
 
   #live(id: string) {
@@ -17,6 +36,24 @@ export class MemoryConversationStore implements ConversationStore {
       return undefined
     }
     return e
+  }
+
+  /** Drops every expired entry now. */
+  sweep(): void {
+    const t = this.#now()
+    for (const [id, e] of this.#entries) if (e.expires <= t) this.#entries.delete(id)
+  }
+
+  /** Conversations held (expired ones not yet swept included). */
+  size(): number {
+    return this.#entries.size
+  }
+
+  /** Milliseconds until the soonest entry expires: when a full store will have room again. */
+  nextExpiryMs(): number {
+    let soonest = Infinity
+    for (const e of this.#entries.values()) soonest = Math.min(soonest, e.expires)
+    return soonest === Infinity ? 0 : Math.max(0, soonest - this.#now())
   }
 
   async get(id: string): Promise<StoredConversation | undefined> {
@@ -44,5 +81,10 @@ export class MemoryConversationStore implements ConversationStore {
   async touch(id: string): Promise<void> {
     const e = this.#live(id)
     if (e) e.expires = this.#now() + this.#ttlMs
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    this.#timer = undefined
   }
 }

@@ -29,10 +29,26 @@ export interface ConversationStore {
   /** Keeps the conversation from expiring while it is used. */
   touch(id: string): Promise<void>
   close?(): Promise<void>
+  /**
+   * Stores that keep conversations in this process's memory say how many they hold (and when
+   * the soonest expires), so a server can refuse new ones at its cap instead of growing.
+   */
+  size?(): number
+  nextExpiryMs?(): number
 }
 
 /** Most answers kept per conversation for idempotent retries. */
 export const MAX_ANSWERS = 32
+
+/** The answer stored under `key`: own properties only, so `constructor` or `__proto__` is just an unknown key. */
+export function storedAnswer(answers: Record<string, unknown>, key: string): { value: unknown } | undefined {
+  return Object.hasOwn(answers, key) ? { value: answers[key] } : undefined
+}
+
+/** `answers` plus one, as a fresh object whose keys are all own data properties (even `__proto__`). */
+export function withAnswer(answers: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  return trimAnswers(Object.fromEntries([...Object.entries(answers).filter(([k]) => k !== key), [key, value]]))
+}
 
 export function trimAnswers(answers: Record<string, unknown>): Record<string, unknown> {
   const keys = Object.keys(answers)

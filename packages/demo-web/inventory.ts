@@ -1,0 +1,84 @@
+/**
+ * The demo server plays the game, and the game owns the player's inventory. Each conversation is
+ * a new game with its NPC: the player starts with the NPC's starting set (the informant: the
+ * seed's one red gem and 50 gold; any other NPC: one of each item it declares), less what the
+ * engine records as given, plus what the NPC handed over (an action's flag). The page asks for a
+ * gift; this module checks the player has it and gives it through the engine's game route, with
+ * `max` so the engine refuses atomically if two gifts race. Nothing here trusts the page.
+ */
+import { HttpProblem, readJson, type Npc } from '@parley/engine'
+import { z } from 'zod'
+
+export interface NpcInventory {
+  /** What the player holds when a conversation with this NPC starts. */
+  start: ReadonlyMap<string, number>
+  /** Things the NPC hands over, by the flag its action sets: flag → what the player now holds. */
+  handOvers: ReadonlyMap<string, string>
+}
+
+/** The demo's configuration: the informant as in the seed; other NPCs get one of each declared item. */
+export const DEMO_INVENTORY: Record<string, { start: Record<string, number>; handOvers?: Record<string, string> }> = {
+  informant: { start: { red_gem: 1, gold: 50 }, handOvers: { gave_map: '北边的废墟的地图' } },
+}
+
+export function inventoryFor(npc: Npc): NpcInventory {
+  const config = Object.hasOwn(DEMO_INVENTORY, npc.id) ? DEMO_INVENTORY[npc.id] : undefined
+  const start = new Map(Object.entries(config?.start ?? Object.fromEntries(Object.keys(npc.items).map((id) => [id, 1]))))
+  return { start, handOvers: new Map(Object.entries(config?.handOvers ?? {})) }
+}
+
+/** The part of the engine's inspector view this module reads. */
+export interface GameView {
+  npc: string
+  items: Record<string, number>
+  flags: string[]
+}
+
+export interface InventoryView {
+  items: Array<{ id: string; name: string; count: number }>
+  received: string[]
+}
+
+export function holdings(npc: Npc, view: GameView): InventoryView {
+  const inv = inventoryFor(npc)
+  const items = [...inv.start].flatMap(([id, n]) => {
+    const given = Object.hasOwn(view.items, id) ? view.items[id]! : 0
+    const left = n - given
+    return left > 0 && Object.hasOwn(npc.items, id) ? [{ id, name: npc.items[id]!.name, count: left }] : []
+  })
+  const received = [...inv.handOvers].filter(([flag]) => view.flags.includes(flag)).map(([, thing]) => thing)
+  return { items, received }
+}
+
+const giveBody = z.strictObject({ item: z.string().min(1).max(100), count: z.int().min(1).max(1_000_000).optional() })
+
+/**
+ * `gameCall(method, path, body?)` calls the engine's handler as the game, acting for the player
+ * whose cookie came with the page's request (the engine answers 404 for someone else's conversation).
+ */
+export type GameCall = (method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>
+
+export async function readInventory(npcs: ReadonlyMap<string, Npc>, id: string, gameCall: GameCall): Promise<{ npc: Npc; view: GameView }> {
+  const r = await gameCall('GET', `/conversations/${encodeURIComponent(id)}/inspect`)
+  if (r.status !== 200) throw new HttpProblem(r.status, r.json?.error?.code ?? 'not_found', r.json?.error?.message ?? 'no such conversation')
+  const npc = npcs.get(r.json.npc)
+  if (!npc) throw new HttpProblem(404, 'unknown_npc', 'this server has no such NPC')
+  return { npc, view: r.json as GameView }
+}
+
+/** The page asks to hand `count` of `item` to the NPC; the game checks the player has them. */
+export async function handOver(request: Request, npcs: ReadonlyMap<string, Npc>, id: string, gameCall: GameCall, limits: { maxBytes: number; timeoutMs: number }) {
+  const body = await readJson(request, giveBody, limits)
+  const count = body.count ?? 1
+  const { npc, view } = await readInventory(npcs, id, gameCall)
+  const inv = inventoryFor(npc)
+  const owned = inv.start.get(body.item) ?? 0
+  const name = Object.hasOwn(npc.items, body.item) ? npc.items[body.item]!.name : body.item
+  if (owned === 0) throw new HttpProblem(409, 'not_in_inventory', `you have no ${name} to give`)
+  const left = owned - (Object.hasOwn(view.items, body.item) ? view.items[body.item]! : 0)
+  if (count > left) throw new HttpProblem(409, 'not_enough_items', left > 0 ? `you have only ${left} ${name} left, not ${count}` : `you have no ${name} left to give`)
+  const given = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/items`, { item: body.item, count, max: owned })
+  if (given.status !== 200) throw new HttpProblem(given.status, given.json?.error?.code ?? 'internal', given.json?.error?.message ?? 'the gift failed')
+  const after = { ...view, items: given.json.conversation.items, flags: given.json.conversation.flags }
+  return { ...given.json, inventory: holdings(npc, after) }
+}

@@ -1,0 +1,119 @@
+/**
+ * HMAC-SHA-256 signing with a key ring, on Web Crypto only (browsers, Node, Deno, Bun, workers).
+ * The first key signs; every listed key verifies, so a key can be rotated in while the old one
+ * still verifies what it signed. Each signature names its purpose, so a signed client id can never
+ * pass as a signed save. Also owns the constant-time comparison of game keys.
+ */
+
+export interface SigningKey {
+  /** Short and stable: it travels with every signature (`[A-Za-z0-9_-]{1,32}`). */
+  id: string
+  /** At least 32 characters of secret (e.g. `openssl rand -base64 32`). */
+  secret: string
+}
+
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
+const SIGNATURE = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/
+const encoder = new TextEncoder()
+
+export class SigningConfigError extends Error {
+  override name = 'SigningConfigError'
+}
+
+export class KeyRing {
+  /** True when no key was configured and this one was made for the process: nothing it signs survives a restart. */
+  readonly ephemeral: boolean
+  readonly #keys = new Map<string, Promise<CryptoKey>>()
+  readonly #current: string
+
+  constructor(keys: readonly SigningKey[], options: { ephemeral?: boolean } = {}) {
+    if (keys.length === 0) throw new SigningConfigError('a key ring needs at least one key')
+    for (const k of keys) {
+      if (!KEY_ID.test(k.id)) throw new SigningConfigError(`signing key id "${k.id}" must be 1 to 32 of A-Z a-z 0-9 _ -`)
+      if (k.secret.length < 32) throw new SigningConfigError(`signing key "${k.id}" is ${k.secret.length} characters; use at least 32 (openssl rand -base64 32)`)
+      if (this.#keys.has(k.id)) throw new SigningConfigError(`signing key id "${k.id}" is listed twice`)
+      this.#keys.set(k.id, crypto.subtle.importKey('raw', encoder.encode(k.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']))
+    }
+    this.#current = keys[0]!.id
+    this.ephemeral = options.ephemeral ?? false
+  }
+
+  /** A random key for this process only. */
+  static ephemeral(): KeyRing {
+    return new KeyRing([{ id: `process-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`, secret: base64url(crypto.getRandomValues(new Uint8Array(32))) }], { ephemeral: true })
+  }
+
+  /** `id:secret,id:secret` (the first signs), as in `PARLEY_SIGNING_KEYS`; empty means ephemeral. */
+  static parse(text: string | undefined): KeyRing {
+    const entries = (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+    if (entries.length === 0) return KeyRing.ephemeral()
+    return new KeyRing(entries.map((entry) => {
+      const colon = entry.indexOf(':')
+      if (colon < 1) throw new SigningConfigError('each signing key is written id:secret (PARLEY_SIGNING_KEYS=k2:…,k1:…)')
+      return { id: entry.slice(0, colon), secret: entry.slice(colon + 1) }
+    }))
+  }
+
+  get currentKeyId(): string {
+    return this.#current
+  }
+
+  /** `keyId.mac` over `purpose` and `data`. */
+  async sign(purpose: string, data: string): Promise<string> {
+    const key = await this.#keys.get(this.#current)!
+    const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(`${purpose}\n${data}`))
+    return `${this.#current}.${base64url(new Uint8Array(mac))}`
+  }
+
+  /** False for a malformed signature, an unlisted key id, or a mac that does not match. */
+  async verify(purpose: string, data: string, signature: unknown): Promise<boolean> {
+    if (typeof signature !== 'string') return false
+    const m = SIGNATURE.exec(signature)
+    const key = m && this.#keys.get(m[1]!)
+    if (!key) return false
+    const mac = fromBase64url(m[2]!)
+    if (!mac) return false
+    // Web Crypto's verify compares in constant time.
+    return crypto.subtle.verify('HMAC', await key, mac, encoder.encode(`${purpose}\n${data}`))
+  }
+}
+
+/**
+ * Whether `given` is one of `secrets`, in time that does not depend on where they differ: both
+ * sides are hashed first, so lengths and common prefixes tell an attacker nothing.
+ */
+export async function matchesSecret(given: string, secrets: readonly string[]): Promise<boolean> {
+  const a = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(given)))
+  let found = false
+  for (const s of secrets) {
+    const b = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)))
+    let diff = 0
+    for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+    found = found || diff === 0
+  }
+  return found
+}
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = ''
+  for (const b of bytes) binary += String.fromCharCode(b)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined
+  try {
+    const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+    const out = new Uint8Array(binary.length)
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i)
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let s = ''
+  for (const b of bytes) s += b.toString(16).padStart(2, '0')
+  return s
+}

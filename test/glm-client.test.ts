@@ -38,7 +38,7 @@ describe('chat completion', () => {
 
   it('keeps reasoning apart from the spoken line', async () => {
     emulator().reply = () => ({ content: 'Hi.', reasoning: 'The user greets me.' })
-    const r = await client().chat(hi)
+    const r = await client().chat({ ...hi, model: 'glm-4.7-flash' })
     expect(r.content).toBe('Hi.')
     expect(r.reasoningContent).toBe('The user greets me.')
   })
@@ -276,10 +276,16 @@ describe('OpenAI-compatible bases (Ollama, vLLM)', () => {
     expect(error).toMatchObject({ status: 400, glmCode: undefined, message: '模型不存在，请检查模型代码。' })
   })
 
-  it('reads the older function_call finish reason', async () => {
-    emulator().reply = () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] })
-    const c = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().openaiUrl })
-    expect((await c.chat(hi)).finishReason).toBe('function_call')
+  it('reads the older function_call finish reason (THUDM\'s GLM-4 demo server)', async () => {
+    const legacy = await startGlmEmulator({ flavor: 'openai', legacyFunctionCall: true, reply: () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] }) })
+    try {
+      const c = createGlmClient({ apiKey: legacy.apiKey, baseUrl: legacy.openaiUrl })
+      const r = await c.chat(hi)
+      expect(r.finishReason).toBe('function_call')
+      expect(r.toolCalls).toMatchObject([{ function: { name: 'x', arguments: '{}' } }])
+    } finally {
+      await legacy.close()
+    }
   })
 })
 

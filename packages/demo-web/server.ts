@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider, type ServerKind } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 
@@ -25,9 +25,11 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
-  const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
+  const npcs = await loadNpcDir(options.npcDir ?? e.PARLEY_NPC_DIR ?? join(root, 'content/npcs'))
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
-  const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
+  // GLM_SERVER names the server behind GLM_BASE_URL (glm, ollama, vllm, openai) when its URL does not say.
+  const glmServer = ['glm', 'ollama', 'vllm', 'openai'].includes(e.GLM_SERVER ?? '') ? (e.GLM_SERVER as ServerKind) : undefined
+  const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL, server: glmServer }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
   const idleMs = Number(e.PARLEY_IDLE_MS ?? 30 * 60_000)
   // With REDIS_URL, conversations live in Redis: several servers (or a restarted one) serve them.
   const store = e.REDIS_URL ? new RedisConversationStore({ url: e.REDIS_URL, ttlMs: idleMs }) : undefined
@@ -36,7 +38,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     provider,
     ...(store && { store }),
     // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
-    ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(join(root, '.parley-cache/embeddings')) } } }),
+    ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(e.PARLEY_CACHE_DIR ?? join(root, '.parley-cache/embeddings')) } } }),
     idleMs,
     ratePerMinute: Number(e.PARLEY_RATE_PER_MINUTE ?? 60),
   })

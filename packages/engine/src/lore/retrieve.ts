@@ -112,30 +112,31 @@ export const DEFAULT_EMBEDDING_BUDGET_MS = 300
 
 /** Chunk vectors already read or fetched, per model prefix, so a turn neither re-hashes nor re-reads them. */
 const chunkVectorMemo = new WeakMap<LoreChunk, Map<string, number[]>>()
-/** Chunk embeddings being fetched, so concurrent turns and a timed-out turn share one request. */
-const inFlight = new Map<string, Promise<void>>()
+/** Chunk vectors being fetched, so concurrent turns (and a turn that gave up waiting) share one request. */
+const chunkVectorPending = new WeakMap<LoreChunk, Map<string, Promise<number[]>>>()
 
-async function chunkVectors(chunks: readonly LoreChunk[], embeddings: EmbeddingOptions): Promise<number[][]> {
+function slot<T>(map: WeakMap<LoreChunk, Map<string, T>>, chunk: LoreChunk): Map<string, T> {
+  let byPrefix = map.get(chunk)
+  if (!byPrefix) map.set(chunk, (byPrefix = new Map()))
+  return byPrefix
+}
+
+function chunkVectors(chunks: readonly LoreChunk[], embeddings: EmbeddingOptions): Promise<number[][]> {
   const prefix = cacheKeyPrefix(embeddings)
-  const missing = chunks.filter((c) => !chunkVectorMemo.get(c)?.has(prefix))
-  if (missing.length > 0) {
-    const flightKey = `${prefix}\n${missing.map((c) => c.id).join('\n')}`
-    let flight = inFlight.get(flightKey)
-    if (!flight) {
-      flight = embedTexts(missing.map((c) => c.text), embeddings).then(({ vectors }) => {
-        missing.forEach((c, i) => {
-          let byPrefix = chunkVectorMemo.get(c)
-          if (!byPrefix) chunkVectorMemo.set(c, (byPrefix = new Map()))
-          byPrefix.set(prefix, vectors[i]!)
-        })
+  const need = chunks.filter((c) => !chunkVectorMemo.get(c)?.has(prefix) && !chunkVectorPending.get(c)?.has(prefix))
+  if (need.length > 0) {
+    // Not tied to the turn: past a turn's budget it keeps going, so the next turn finds the chunks embedded.
+    const flight = embedTexts(need.map((c) => c.text), embeddings)
+    need.forEach((c, i) => {
+      const one = flight.then(({ vectors }) => {
+        slot(chunkVectorMemo, c).set(prefix, vectors[i]!)
+        return vectors[i]!
       })
-      inFlight.set(flightKey, flight)
-      // Kept running past a turn's budget: the next turn finds the chunks embedded.
-      flight.then(() => inFlight.delete(flightKey), () => inFlight.delete(flightKey))
-    }
-    await flight
+      one.catch(() => {}).finally(() => chunkVectorPending.get(c)?.delete(prefix))
+      slot(chunkVectorPending, c).set(prefix, one)
+    })
   }
-  return chunks.map((c) => chunkVectorMemo.get(c)!.get(prefix)!)
+  return Promise.all(chunks.map((c) => chunkVectorMemo.get(c)?.get(prefix) ?? chunkVectorPending.get(c)!.get(prefix)!))
 }
 
 function rank(npc: Npc, query: string, available: LoreChunk[], q: number[], docs: number[][]): LoreChunk[] {

@@ -16,6 +16,7 @@ import { contentSection } from './sections/content.ts'
 import { serverSection } from './sections/server.ts'
 import { loreSection } from './sections/lore.ts'
 import { storeSection } from './sections/store.ts'
+import { firstDeltaSection } from './sections/first-delta.ts'
 import { ROOT } from './lib.ts'
 
 const quick = process.argv.includes('--quick')
@@ -31,6 +32,7 @@ const sections = [
   ['server', serverSection],
   ['lore', loreSection],
   ['store', storeSection],
+  ['firstdelta', firstDeltaSection],
 ] as const
 
 const started = Date.now()

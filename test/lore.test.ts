@@ -15,6 +15,8 @@ const embeddingRequests = () => emulator().requests.filter((r) => r.path.endsWit
 const embeddings = (dir: string): EmbeddingOptions => ({
   client: createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { baseDelayMs: 1 } }),
   cache: new DiskEmbeddingCache(dir),
+  // These tests check ranking and caching, not the budget (test/glm-2026.test.ts does): a loaded machine must not turn them into BM25.
+  budgetMs: 30_000,
 })
 
 async function withCache<T>(fn: (dir: string) => Promise<T>): Promise<T> {

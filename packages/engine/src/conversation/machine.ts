@@ -45,7 +45,7 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[]; loreFallback?: PreparedTurn['loreFallback'] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retry'; id: number; info: RetryInfo }
   | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[]; trimmed?: boolean }
@@ -218,8 +218,7 @@ export const conversationMachine = setup({
     forwardDecision: sendTo('caller', ({ event }) => (event.type === 'action.resolve' ? { type: 'resolve' as const, callId: event.callId, outcome: event.outcome } : { type: 'cancel' as const, id: -1 })),
     prepared: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.prepared' || !context.current) return
-      const { loreFallback } = event as { loreFallback?: PreparedTurn['loreFallback'] }
-      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore, loreFallback } } })
+      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore, loreFallback: event.loreFallback } } })
       enqueue.emit({ type: 'request.sent', id: event.id, messages: event.messages, lore: event.lore })
     }),
     emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),

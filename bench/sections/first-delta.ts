@@ -95,7 +95,7 @@ export async function firstDeltaSection({ quick }: SectionOptions): Promise<Sect
       const extra = xs.map((v, i) => v - base[i]!)
       return `| ${name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} – ${fmt(Math.max(...xs))} | ${name === names[0] ? '—' : fmt(median(extra))} | ${median(ratios).toFixed(2)}× |`
     })
-    const get = (name: string) => median(perRound[name]!) - median(base)
+    const get = (name: string) => median(perRound[name]!.map((v, i) => v - base[i]!))
     return {
       markdown: `## Time to first delta by retriever (issue 16.4)\n\nThe informant (hybrid lore over \`content/lore/city.md\`, chunks embedded beforehand), a fresh conversation and a line never asked before on every turn; medians of ${iterations} turns per round, ${rounds} rounds, contenders interleaved. The slow row talks to a second emulator process whose embeddings answer after 8 s:\n\n| contender | first delta | spread over rounds | added to raw | ratio to raw |\n|---|---|---|---|---|\n${rows.join('\n')}`,
       reading: `Lore and the first delta: BM25 adds ${fmt(get('parley, BM25'))} to raw fetch's first delta, hybrid with healthy embeddings ${fmt(get('parley, hybrid, healthy embeddings'))} (one embedding round trip), a keyword hit ${fmt(get('parley, hybrid, a lore keyword in the line (no embedding)'))}; with 8 s embeddings the turn goes on with BM25 after the 300 ms budget (${fmt(get('parley, hybrid, 8 s embeddings (300 ms budget)'))}) instead of waiting 8 s.`,

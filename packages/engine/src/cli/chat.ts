@@ -4,7 +4,6 @@ import { createConversation } from '../conversation/conversation.ts'
 import { isParleyError } from '../errors.ts'
 import { glmProvider } from '../providers/glm.ts'
 import type { ServerKind } from '../glm/thinking.ts'
-
 import { scriptedProvider } from '../providers/scripted.ts'
 import type { CliIo } from './run.ts'
 

@@ -10,5 +10,5 @@ export { ToolCallCollector, wholeToolCalls, argumentsText } from './tool-calls.t
 export type { RawToolCall } from './tool-calls.ts'
 export { ThinkTagFilter, splitThinkTags } from './think-tags.ts'
 export type { SplitText } from './think-tags.ts'
-export { THINKING_FAMILIES, familyOf, serverKindOf, thinkingFields, willThink } from './thinking.ts'
+export { THINKING_FAMILIES, acceptsToolStream, familyOf, serverKindOf, thinkingFields, willThink } from './thinking.ts'
 export type { ThinkingFamily, ThinkingControl, ServerKind, ThinkingSetting } from './thinking.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { familyOf, serverKindOf, thinkingFields, willThink } from './thinking.ts'
+import { acceptsToolStream, familyOf, serverKindOf, thinkingFields, willThink } from './thinking.ts'
 
 describe('thinking per model family', () => {
   it.each([
@@ -53,5 +53,9 @@ describe('thinking per model family', () => {
     expect(willThink('glm-4.7', 'glm', true)).toBe(true)
     expect(willThink('glm-5.3', 'glm', false)).toBe(true)
     expect(willThink('glm-z1-air', 'glm', false)).toBe(true)
+  })
+
+  it('asks for tool_stream only where GLM takes it (glm-4.6 and later)', () => {
+    expect(['glm-4-flash', 'glm-4.5-air', 'glm-4.6', 'glm-4.7-flash', 'glm-5', 'glm-5.2', 'glm-5.3', 'glm-z1-air'].filter(acceptsToolStream)).toEqual(['glm-4.6', 'glm-4.7-flash', 'glm-5', 'glm-5.2', 'glm-5.3'])
   })
 })

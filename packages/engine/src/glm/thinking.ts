@@ -34,8 +34,8 @@ export interface ThinkingFamily {
   reasoningContent: boolean
   /** On GLM: reasoning sits inside `content` as `<think>…</think>`. */
   thinkTags: boolean
-  /** `tool_stream: true` is accepted (glm-4.6 and later). */
-  toolStream: boolean
+  /** The models of the family that take `tool_stream: true` (glm-4.6 and later, §8). */
+  toolStream: RegExp | false
   source: string
 }
 
@@ -58,7 +58,7 @@ export const THINKING_FAMILIES: readonly ThinkingFamily[] = [
     canDisable: false,
     reasoningContent: true,
     thinkTags: false,
-    toolStream: true,
+    toolStream: /(?:)/,
     source: 'glm-api.md §8: "thinking.type supports enabled only" (AIHubMix; together.ai glm-5.3 quickstart)',
   },
   {
@@ -68,7 +68,7 @@ export const THINKING_FAMILIES: readonly ThinkingFamily[] = [
     canDisable: true,
     reasoningContent: true,
     thinkTags: false,
-    toolStream: true,
+    toolStream: /(?:)/,
     source: 'glm-api.md §8: glm-5.2 and later take reasoning_effort (none … max)',
   },
   {
@@ -78,7 +78,7 @@ export const THINKING_FAMILIES: readonly ThinkingFamily[] = [
     canDisable: true,
     reasoningContent: true,
     thinkTags: false,
-    toolStream: true,
+    toolStream: /^glm-(4\.[6-9]|5)/,
     source: 'glm-api.md §8: glm-4.5 … 5.1 think by default; thinking:{type:"disabled"} turns it off (docs.z.ai thinking-mode)',
   },
   {
@@ -103,9 +103,17 @@ export const THINKING_FAMILIES: readonly ThinkingFamily[] = [
   },
 ]
 
+const bareName = (model: string) => model.toLowerCase().replace(/^.*\//, '')
+
 export function familyOf(model: string): ThinkingFamily {
-  const name = model.toLowerCase().replace(/^.*\//, '')
+  const name = bareName(model)
   return THINKING_FAMILIES.find((f) => f.matches.test(name))!
+}
+
+/** Whether GLM streams this model's tool-call arguments in fragments when asked (`tool_stream`). */
+export function acceptsToolStream(model: string): boolean {
+  const stream = familyOf(model).toolStream
+  return stream !== false && stream.test(bareName(model))
 }
 
 /**

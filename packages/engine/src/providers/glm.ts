@@ -1,5 +1,5 @@
 import { GlmClient, type CallOptions, type GlmClientOptions } from '../glm/client.ts'
-import { familyOf, serverKindOf, thinkingFields, willThink, type ServerKind } from '../glm/thinking.ts'
+import { acceptsToolStream, serverKindOf, thinkingFields, willThink, type ServerKind } from '../glm/thinking.ts'
 import type { ChatRequest, GlmToolCall } from '../glm/types.ts'
 import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn } from './types.ts'
 
@@ -42,7 +42,7 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
         ...thinkingFields(model, server, thinking),
         ...(tools && { tools: [...turn.tools], tool_choice: 'auto' as const }),
         // Arguments in fragments as they are written: the stream never sits silent while a call is built.
-        ...(tools && onDelta && server === 'glm' && familyOf(model).toolStream && { tool_stream: true }),
+        ...(tools && onDelta && server === 'glm' && acceptsToolStream(model) && { tool_stream: true }),
         // Ollama and vLLM leave usage out of a stream unless asked (glm-api.md §8); GLM sends it anyway.
         ...(onDelta && server !== 'glm' && { stream_options: { include_usage: true } }),
         ...(turn.userId !== undefined && (server === 'glm' ? { user_id: turn.userId } : { user: turn.userId })),

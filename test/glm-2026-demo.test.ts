@@ -13,17 +13,36 @@ import type { EmbeddingFault } from './glm-emulator/emulator.ts'
 
 const emulator = useEmulator({ chunkSize: 3 })
 const cache = mkdtempSync(join(tmpdir(), 'parley-demo-2026-'))
-const servers: Record<'glm47' | 'openai' | 'z1', DemoProcess> = {} as never
+
+/** One demo server per model family and server kind: the model and the base URL come from the environment, as in production. */
+const SERVERS = {
+  glm4: { model: 'glm-4-flash-250414', base: 'glm' },
+  glm47: { model: 'glm-4.7-flash', base: 'glm' },
+  glm52: { model: 'glm-5.2', base: 'glm' },
+  glm53: { model: 'glm-5.3', base: 'glm' },
+  z1: { model: 'glm-z1-flash', base: 'glm' },
+  ollama: { model: 'glm-4.5-air', base: 'openai', server: 'ollama' },
+  openai: { model: 'glm-4.5-air', base: 'openai' },
+} as const
+type ServerName = keyof typeof SERVERS
+const servers = {} as Record<ServerName, DemoProcess>
 
 beforeAll(async () => {
-  const env = (model: string, baseUrl: string) => ({ GLM_API_KEY: emulator().apiKey, GLM_BASE_URL: baseUrl, GLM_MODEL: model, PARLEY_NPC_DIR: COURIER_DIR, PARLEY_CACHE_DIR: cache })
-  const [glm47, openai, z1] = await Promise.all([
-    new DemoProcess(env('glm-4.7-flash', emulator().url)).ready,
-    new DemoProcess(env('glm-4.5-air', emulator().openaiUrl)).ready,
-    new DemoProcess(env('glm-z1-flash', emulator().url)).ready,
-  ])
-  Object.assign(servers, { glm47, openai, z1 })
-}, 60_000)
+  const started = await Promise.all(
+    Object.entries(SERVERS).map(async ([name, c]) => {
+      const env: Record<string, string> = {
+        GLM_API_KEY: emulator().apiKey,
+        GLM_BASE_URL: c.base === 'glm' ? emulator().url : emulator().openaiUrl,
+        GLM_MODEL: c.model,
+        PARLEY_NPC_DIR: COURIER_DIR,
+        PARLEY_CACHE_DIR: cache,
+        ...('server' in c && { GLM_SERVER: c.server }),
+      }
+      return [name, await new DemoProcess(env).ready] as const
+    }),
+  )
+  for (const [name, server] of started) servers[name as ServerName] = server
+}, 120_000)
 
 afterAll(async () => {
   await Promise.all(Object.values(servers).map((s) => s.stop()))
@@ -66,32 +85,40 @@ describe('streamed tool calls in fragments, through the demo server', () => {
   })
 })
 
-describe('thinking families, through the demo server', () => {
-  it('glm-z1 (<think> in content): neither the page, the JSON answer nor the inspector sees the reasoning', async () => {
-    emulator().reply = () => PLAIN_LINE
-    const id = await conversation(servers.z1)
-    const streamed = await sse(servers.z1, id, '你好')
-    expect(streamed.deltas).toBe(PLAIN_LINE)
-    expect(streamed.done).toMatchObject({ kind: 'reply', text: PLAIN_LINE })
-    const json = await call(servers.z1, 'POST', `/conversations/${id}/messages`, { text: '再说一遍' })
-    expect(json.json).toMatchObject({ kind: 'reply', text: PLAIN_LINE })
-    const view = await call(servers.z1, 'GET', `/conversations/${id}`)
-    for (const text of [streamed.raw, json.text, view.text]) {
-      expect(text).not.toContain('推理')
-      expect(text).not.toContain('think>')
-    }
-    // The emulator did reason: the stripping is what kept it out.
-    expect(emulator().chatRequests[0]!.body.model).toBe('glm-z1-flash')
-  })
+/** Each family's request as it must leave the demo server: `thinker` is the NPC file with `thinking: true`. */
+const FAMILIES: Array<{ server: ServerName; npc: 'courier' | 'thinker'; shape: Record<string, unknown>; absent: string[] }> = [
+  { server: 'glm4', npc: 'courier', shape: {}, absent: ['thinking', 'reasoning_effort', 'chat_template_kwargs'] },
+  { server: 'glm47', npc: 'courier', shape: { thinking: { type: 'disabled' } }, absent: ['reasoning_effort'] },
+  { server: 'glm47', npc: 'thinker', shape: { thinking: { type: 'enabled' } }, absent: ['reasoning_effort'] },
+  { server: 'glm52', npc: 'courier', shape: { reasoning_effort: 'none' }, absent: ['thinking'] },
+  { server: 'glm53', npc: 'courier', shape: { reasoning_effort: 'low' }, absent: ['thinking'] },
+  { server: 'z1', npc: 'courier', shape: {}, absent: ['thinking', 'reasoning_effort'] },
+  { server: 'ollama', npc: 'courier', shape: { reasoning_effort: 'none' }, absent: ['chat_template_kwargs'] },
+  { server: 'openai', npc: 'courier', shape: { chat_template_kwargs: { enable_thinking: false } }, absent: ['reasoning_effort'] },
+  { server: 'openai', npc: 'thinker', shape: { chat_template_kwargs: { enable_thinking: true } }, absent: ['reasoning_effort'] },
+]
 
-  it('glm-4.7: thinking is turned off in the request, so the first spoken word is not kept waiting', async () => {
-    emulator().reply = () => PLAIN_LINE
-    const id = await conversation(servers.glm47)
-    const { done, raw } = await sse(servers.glm47, id, '你好')
-    expect(emulator().chatRequests[0]!.body.thinking).toEqual({ type: 'disabled' })
-    expect(done).toMatchObject({ kind: 'reply', text: PLAIN_LINE })
-    expect(raw).not.toContain('推理')
-  })
+describe('thinking families, through the demo server', () => {
+  for (const f of FAMILIES) {
+    it(`${SERVERS[f.server].model} on ${f.server === 'openai' ? 'vLLM' : f.server}, ${f.npc === 'thinker' ? 'thinking on' : 'thinking off'}: the request fits the family; page, JSON and inspector never see reasoning`, async () => {
+      emulator().reply = () => PLAIN_LINE
+      const server = servers[f.server]
+      const { json } = await call(server, 'POST', '/conversations', { npc: f.npc })
+      const streamed = await sse(server, json.id, '你好')
+      expect(streamed.deltas).toBe(PLAIN_LINE)
+      expect(streamed.done).toMatchObject({ kind: 'reply', text: PLAIN_LINE })
+      const body = emulator().chatRequests[0]!.body
+      expect(body).toMatchObject({ model: SERVERS[f.server].model, ...f.shape })
+      for (const key of f.absent) expect(body).not.toHaveProperty(key)
+      const again = await call(server, 'POST', `/conversations/${json.id}/messages`, { text: '再说一遍' })
+      expect(again.json).toMatchObject({ kind: 'reply', text: PLAIN_LINE })
+      const view = await call(server, 'GET', `/conversations/${json.id}`)
+      for (const text of [streamed.raw, again.text, view.text, emulator().chatRequests[1]!.raw]) {
+        expect(text).not.toContain('推理')
+        expect(text).not.toContain('think>')
+      }
+    })
+  }
 })
 
 describe('context overflow, through the demo server', () => {

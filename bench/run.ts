@@ -17,6 +17,7 @@ import { serverSection } from './sections/server.ts'
 import { loreSection } from './sections/lore.ts'
 import { storeSection } from './sections/store.ts'
 import { patternSection } from './sections/patterns.ts'
+import { firstDeltaSection } from './sections/first-delta.ts'
 import { ROOT } from './lib.ts'
 
 const quick = process.argv.includes('--quick')
@@ -33,6 +34,7 @@ const sections = [
   ['lore', loreSection],
   ['store', storeSection],
   ['patterns', patternSection],
+  ['firstdelta', firstDeltaSection],
 ] as const
 
 const started = Date.now()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createGlmClient, GlmError, signGlmJwt, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
+import { createGlmClient, embedTexts, GlmError, signGlmJwt, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { useEmulator } from './helpers/emulator.ts'
 import { freePort } from './helpers/net.ts'
@@ -38,7 +38,7 @@ describe('chat completion', () => {
 
   it('keeps reasoning apart from the spoken line', async () => {
     emulator().reply = () => ({ content: 'Hi.', reasoning: 'The user greets me.' })
-    const r = await client().chat(hi)
+    const r = await client().chat({ ...hi, model: 'glm-4.7-flash' })
     expect(r.content).toBe('Hi.')
     expect(r.reasoningContent).toBe('The user greets me.')
   })
@@ -276,10 +276,16 @@ describe('OpenAI-compatible bases (Ollama, vLLM)', () => {
     expect(error).toMatchObject({ status: 400, glmCode: undefined, message: '模型不存在，请检查模型代码。' })
   })
 
-  it('reads the older function_call finish reason', async () => {
-    emulator().reply = () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] })
-    const c = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().openaiUrl })
-    expect((await c.chat(hi)).finishReason).toBe('function_call')
+  it('reads the older function_call finish reason (THUDM\'s GLM-4 demo server)', async () => {
+    const legacy = await startGlmEmulator({ flavor: 'openai', legacyFunctionCall: true, reply: () => ({ content: '', toolCalls: [{ name: 'x', arguments: '{}' }] }) })
+    try {
+      const c = createGlmClient({ apiKey: legacy.apiKey, baseUrl: legacy.openaiUrl })
+      const r = await c.chat(hi)
+      expect(r.finishReason).toBe('function_call')
+      expect(r.toolCalls).toMatchObject([{ function: { name: 'x', arguments: '{}' } }])
+    } finally {
+      await legacy.close()
+    }
   })
 })
 
@@ -294,5 +300,36 @@ describe('embeddings', () => {
   it('the emulator refuses a dimension embedding-3 does not offer', async () => {
     const error = await failure(client().embeddings({ model: 'embedding-3', input: 'x', dimensions: 300 as 256 }))
     expect(error).toMatchObject({ status: 400, glmCode: '1214' })
+  })
+})
+
+describe('the emulator as the service is in 2026 (glm-api.md §8)', () => {
+  const post = (path: string, body: unknown) =>
+    fetch(`${emulator().url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${emulator().apiKey}` }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, text: await r.text() }))
+  const user = [{ role: 'user', content: '你好' }]
+
+  it('knows the 2026 models, and ranges per family: [0,1], top_p from 0.01, max_tokens to 131072 for 4.5+', async () => {
+    for (const model of ['glm-4-flash-250414', 'glm-4.7', 'glm-5-turbo', 'glm-5.3', 'glm-z1-air']) expect((await post('/chat/completions', { model, messages: user })).status).toBe(200)
+    expect((await post('/chat/completions', { model: 'glm-4.7', messages: user, temperature: 1, top_p: 0.01, max_tokens: 131072 })).status).toBe(200)
+    expect((await post('/chat/completions', { model: 'glm-4.7', messages: user, top_p: 0 })).status).toBe(400)
+    expect((await post('/chat/completions', { model: 'glm-4.7', messages: user, max_tokens: 131073 })).status).toBe(400)
+    expect((await post('/chat/completions', { model: 'glm-4-flash', messages: user, max_tokens: 131072 })).status).toBe(400)
+  })
+
+  it('the openai flavour sends usage in a stream only when stream_options asks', async () => {
+    const stream = (extra: object) =>
+      fetch(`${emulator().openaiUrl}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${emulator().apiKey}` }, body: JSON.stringify({ model: 'glm-4', messages: user, stream: true, ...extra }) }).then((r) => r.text())
+    expect(await stream({})).not.toContain('"usage"')
+    expect(await stream({ stream_options: { include_usage: true } })).toContain('"usage"')
+  })
+
+  it('checks embedding token limits per model; the client cuts a long input to fit', async () => {
+    const long = '港'.repeat(600)
+    const refused = await post('/embeddings', { model: 'embedding-2', input: long })
+    expect(refused.status).toBe(400)
+    expect(JSON.parse(refused.text).error.code).toBe('1214')
+    expect((await post('/embeddings', { model: 'embedding-3', input: long })).status).toBe(200)
+    const { vectors } = await embedTexts([long], { client: client(), model: 'embedding-2' })
+    expect(vectors[0]).toHaveLength(1024)
   })
 })

@@ -15,6 +15,8 @@ const embeddingRequests = () => emulator().requests.filter((r) => r.path.endsWit
 const embeddings = (dir: string): EmbeddingOptions => ({
   client: createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { baseDelayMs: 1 } }),
   cache: new DiskEmbeddingCache(dir),
+  // These tests check ranking and caching, not the budget (test/glm-2026.test.ts does): a loaded machine must not turn them into BM25.
+  budgetMs: 30_000,
 })
 
 async function withCache<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -76,9 +78,14 @@ describe('lore, retrieved per turn', () => {
       for (const line of ['山庄有没有密道？', '怎么进山庄的地下室？', '矿道在哪里？', '我已经给你红宝石了，说说矿道']) await convo.say(line)
       for (const r of emulator().requests) expect(r.raw).not.toContain(TUNNEL)
       expect(convo.give('red_gem').unlocked).toEqual(['boss_location'])
+      // A keyword names the entry: it ranks first, with no embedding needed for this line.
       await convo.say('山庄有没有密道？')
       const last = emulator().chatRequests.at(-1)!.body.messages[0].content as string
       expect(last).toContain(TUNNEL)
+      expect(embeddingRequests().some((r) => r.raw.includes(TUNNEL))).toBe(false)
+      // Lines without a keyword (this one and the one before) are ranked with embeddings, the unlocked entry now among them.
+      await convo.say('你好')
+      await convo.say('山庄后山有什么？')
       expect(embeddingRequests().some((r) => r.raw.includes(TUNNEL))).toBe(true)
     })
   })

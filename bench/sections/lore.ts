@@ -11,7 +11,8 @@ export async function loreSection(_: SectionOptions): Promise<SectionResult> {
   try {
     const npc = await loadNpcFile(join(ROOT, 'content/npcs/informant.yaml'))
     const state = { items: {}, flags: [], turns: 0 }
-    const embeddings = { client: createGlmClient({ apiKey: emu.key, baseUrl: emu.url }), cache: new MemoryEmbeddingCache() }
+    // Recall of the ranking itself: no budget cut-off here (the first question embeds every chunk).
+    const embeddings = { client: createGlmClient({ apiKey: emu.key, baseUrl: emu.url }), cache: new MemoryEmbeddingCache(), budgetMs: 60_000 }
     let bm25 = 0
     let hybrid = 0
     const misses: string[] = []

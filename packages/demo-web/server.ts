@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type Provider } from '@parley/engine'
+import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type Provider, type ServerKind } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
@@ -41,10 +41,12 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
   const dist = resolve(options.distDir ?? e.PARLEY_DIST_DIR ?? join(here, 'dist'))
   const contentDir = resolve(options.contentDir ?? e.PARLEY_CONTENT_DIR ?? join(root, 'content'))
-  const npcList = options.npcDir ? await loadNpcDir(options.npcDir) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
+  const npcList = (options.npcDir ?? e.PARLEY_NPC_DIR) ? await loadNpcDir((options.npcDir ?? e.PARLEY_NPC_DIR)!) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
   const npcs = new Map(npcList.map((n) => [n.id, n]))
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
-  const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
+  // GLM_SERVER names the server behind GLM_BASE_URL (glm, ollama, vllm, openai) when its URL does not say.
+  const glmServer = ['glm', 'ollama', 'vllm', 'openai'].includes(e.GLM_SERVER ?? '') ? (e.GLM_SERVER as ServerKind) : undefined
+  const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL, server: glmServer }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
   const idleMs = number(e.PARLEY_IDLE_MS, 30 * 60_000)
   const bodyTimeoutMs = number(e.PARLEY_BODY_TIMEOUT_MS, 10_000)
   const maxBodyBytes = 16 * 1024
@@ -65,7 +67,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     provider,
     ...(store && { store }),
     // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
-    ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(join(root, '.parley-cache/embeddings')) } } }),
+    ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(e.PARLEY_CACHE_DIR ?? join(root, '.parley-cache/embeddings')) } } }),
     idleMs,
     bodyTimeoutMs,
     maxBodyBytes,

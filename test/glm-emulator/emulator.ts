@@ -1,12 +1,20 @@
 /**
  * A GLM v4 chat API on 127.0.0.1 for tests, written from ../../../shared/glm-api.md rather than
- * from what our client sends: it rejects what GLM rejects, answers in GLM's shapes (no `object`
- * field, string error codes, SSE ending in `data: [DONE]`, usage only in the last chunk) and
- * injects faults on demand.
+ * from what our client sends: it rejects what GLM rejects, answers in GLM's shapes (string error
+ * codes, SSE ending in `data: [DONE]`, usage only in the last chunk) and injects faults on demand.
+ * As the service is in 2026 (§7–8, rules per family in families.ts): the -250414 GLM-4 models,
+ * glm-4.5 … 5.3 and glm-z1; ranges per family; thinking models reason unless the request turns
+ * it off (`reasoning_content` on GLM, `<think>` in content for z1 and the local flavour); tool
+ * calls in fragments with `tool_stream` and always in the `openai` flavour (which ends them with
+ * `tool_calls` and sends usage only when `stream_options` asks); context overflow on demand or
+ * past `contextTokens`; embedding token limits per model.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createHmac, randomBytes } from 'node:crypto'
 import type { AddressInfo, Socket } from 'node:net'
+import { DEFAULT_MODELS, EMBEDDING_MODELS, acceptsToolStream, chunksCarryObject, familyOf, rangeProblem, reasoningPlace } from './families.ts'
+
+export { DEFAULT_MODELS } from './families.ts'
 
 export interface RecordedRequest {
   method: string
@@ -21,7 +29,8 @@ export interface RecordedRequest {
 export interface EmulatedToolCall {
   id?: string
   name: string
-  arguments: string
+  /** A JSON string, as live traffic sends it; an object, as Z.AI's OpenAPI schema types it (§8). */
+  arguments: string | Record<string, unknown>
 }
 
 export interface EmulatedReply {
@@ -58,7 +67,21 @@ export interface Fault {
   empty?: boolean
   /** Destroy the socket without answering: a connection reset. */
   reset?: boolean
+  /** HTTP 200 with `finish_reason: "model_context_window_exceeded"` and an empty delta (§8 "Overflow"). */
+  overflow?: boolean
 }
+
+/** What can go wrong with one embeddings request. */
+export interface EmbeddingFault {
+  status?: number
+  code?: string
+  message?: string
+  delayMs?: number
+  reset?: boolean
+}
+
+/** The reasoning a thinking model sends when the reply policy gives none: easy to look for in text and history. */
+export const DEFAULT_REASONING = '〔推理〕玩家在问我问题，我先想一想该透露多少。'
 
 export interface EmulatorOptions {
   /** The key clients must send as Bearer. A key of the form id.secret also accepts SDK-style JWTs. */
@@ -72,12 +95,14 @@ export interface EmulatorOptions {
   /** Pause between stream chunks. */
   chunkDelayMs?: number
   port?: number
-}
-
-export const DEFAULT_MODELS = ['glm-4', 'glm-4-flash', 'glm-4-flashx', 'glm-4-air', 'glm-4-airx', 'glm-4-plus', 'glm-4-long', 'glm-4.5', 'glm-4.5-air', 'glm-4.5-flash', 'glm-4.6', 'glm-4.7-flash']
-const EMBEDDING_MODELS: Record<string, { dims: number[]; default: number; maxInputs: number }> = {
-  'embedding-3': { dims: [256, 512, 1024, 2048], default: 2048, maxInputs: 64 },
-  'embedding-2': { dims: [1024], default: 1024, maxInputs: 64 },
+  /**
+   * The model's context window in (estimated) prompt tokens: a longer prompt overflows. GLM-4.5+
+   * answer HTTP 200 `model_context_window_exceeded`, the GLM-4 line 400/1261, the openai flavour
+   * vLLM's 400 "maximum context length" (§8 "Overflow").
+   */
+  contextTokens?: number
+  /** openai flavour: end tool calls with the old `function_call` finish reason (THUDM's GLM-4 demo server, §6). */
+  legacyFunctionCall?: boolean
 }
 
 export class GlmEmulator {
@@ -88,6 +113,8 @@ export class GlmEmulator {
   reply: ReplyPolicy
   readonly #faults: Fault[] = []
   #faultFn: ((request: RecordedRequest, n: number) => Fault | undefined) | undefined
+  readonly #embeddingFaults: EmbeddingFault[] = []
+  #embeddingFaultFn: ((request: RecordedRequest) => EmbeddingFault | undefined) | undefined
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
   #lineIndex = 0
@@ -131,10 +158,29 @@ export class GlmEmulator {
     return this
   }
 
+  /** Queue faults for the next embeddings requests, one each, in order. */
+  embeddingFault(...faults: EmbeddingFault[]): this {
+    this.#embeddingFaults.push(...faults)
+    return this
+  }
+
+  /** Decide a fault for every embeddings request while set (chat is untouched). */
+  embeddingFaultWith(fn: ((request: RecordedRequest) => EmbeddingFault | undefined) | undefined): this {
+    this.#embeddingFaultFn = fn
+    return this
+  }
+
   clearFaults(): this {
     this.#faults.length = 0
     this.#faultFn = undefined
+    this.#embeddingFaults.length = 0
+    this.#embeddingFaultFn = undefined
     return this
+  }
+
+  /** Requests to the embeddings endpoint, in order. */
+  get embeddingRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.endsWith('/embeddings'))
   }
 
   /** Requests to the chat endpoint, in order. */
@@ -177,7 +223,14 @@ export class GlmEmulator {
       return fail(400, '1210', 'API 调用参数有误，请检查文档。请求体不是合法的 JSON')
     }
     if (record.body === null || typeof record.body !== 'object' || Array.isArray(record.body)) return fail(400, '1210', 'API 调用参数有误，请检查文档。')
-    if (route === '/embeddings') return this.#embeddings(record.body, res, fail)
+    if (route === '/embeddings') {
+      const fault = (this.#embeddingFaultFn ? this.#embeddingFaultFn(record) : this.#embeddingFaults.shift()) ?? {}
+      if (fault.delayMs) await sleep(fault.delayMs)
+      if (fault.reset) return void req.socket.destroy()
+      if (res.destroyed) return
+      if (fault.status) return fail(fault.status, fault.code ?? String(fault.status), fault.message ?? defaultMessage(fault.code))
+      return this.#embeddings(record.body, res, fail)
+    }
 
     this.#served++
     const fault = (this.#faultFn ? this.#faultFn(record, this.#served) : this.#faults.shift()) ?? {}
@@ -192,29 +245,42 @@ export class GlmEmulator {
       return fail(fault.status, fault.code ?? String(fault.status), fault.message ?? defaultMessage(fault.code), fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) })
     }
 
-    const reply = fault.empty ? { content: '' } : await this.#reply(record)
-    const body = record.body as { model: string; stream?: boolean; request_id?: string; messages: Array<{ content: unknown }> }
-    const requestId = typeof body.request_id === 'string' ? body.request_id : newId()
-    const finishReason = fault.finishReason ?? reply.finishReason ?? (reply.toolCalls?.length ? (openai ? 'function_call' : 'tool_calls') : 'stop')
+    const body = record.body as { model: string; stream?: boolean; request_id?: string; messages: Array<{ content: unknown }>; tool_stream?: boolean; stream_options?: { include_usage?: boolean } }
     const promptTokens = body.messages.reduce((n: number, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)), 0)
-    const usage = { prompt_tokens: promptTokens, completion_tokens: estimateTokens(reply.content), total_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } }
+    let overflow = !!fault.overflow
+    if (this.options.contextTokens !== undefined && promptTokens > this.options.contextTokens) {
+      // §8 "Overflow": vLLM (the local flavour) and the GLM-4 line answer 400; GLM-4.5+ answer HTTP 200.
+      if (openai) return fail(400, '400', `This model's maximum context length is ${this.options.contextTokens} tokens. However, you requested ${promptTokens} tokens in the messages.`)
+      if (familyOf(body.model) === 'glm-4') return fail(400, '1261', defaultMessage('1261'))
+      overflow = true
+    }
+    const reply: EmulatedReply = fault.empty || overflow ? { content: '' } : await this.#reply(record)
+    const requestId = typeof body.request_id === 'string' ? body.request_id : newId()
+    // Reasoning only where this model and its switches say (families.ts); the policy's text, else a default.
+    const place = reasoningPlace(body, openai)
+    const reasoning = place === 'none' || overflow || fault.empty ? '' : (reply.reasoning ?? DEFAULT_REASONING)
+    const content = place === 'think_tags' && reasoning ? `<think>${reasoning}</think>\n\n${reply.content}` : reply.content
+    const toolFinish = openai && this.options.legacyFunctionCall ? 'function_call' : 'tool_calls'
+    const finishReason = overflow ? 'model_context_window_exceeded' : (fault.finishReason ?? reply.finishReason ?? (reply.toolCalls?.length ? toolFinish : 'stop'))
+    const usage = { prompt_tokens: promptTokens, completion_tokens: estimateTokens(content) + (place === 'reasoning_content' ? estimateTokens(reasoning) : 0), total_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } }
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
     const created = Math.floor(Date.now() / 1000)
     const toolCalls = reply.toolCalls?.map((t, index) => ({ id: t.id ?? `call_${randomBytes(8).toString('hex')}`, index, type: 'function', function: { name: t.name, arguments: t.arguments } }))
 
     if (!body.stream) {
-      const message: Record<string, unknown> = { content: reply.content, role: 'assistant' }
-      if (reply.reasoning) message.reasoning_content = reply.reasoning
+      const message: Record<string, unknown> = { content, role: 'assistant' }
+      if (place === 'reasoning_content' && reasoning) message.reasoning_content = reasoning
       if (toolCalls) message.tool_calls = toolCalls
       return send(res, 200, { choices: [{ finish_reason: finishReason, index: 0, message }], created, id: requestId, model: body.model, request_id: requestId, usage })
     }
 
     res.writeHead(200, { 'content-type': 'text/event-stream;charset=UTF-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
-    const base = { id: requestId, created, model: body.model, ...(openai && { object: 'chat.completion.chunk' }) }
+    const base = { id: requestId, created, model: body.model, ...((openai || chunksCarryObject(body.model)) && { object: 'chat.completion.chunk' }) }
     const write = (data: string) => new Promise<void>((resolve) => res.write(`data: ${data}\n\n`, () => resolve()))
     const chunk = (delta: Record<string, unknown>) => write(JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', ...delta } }] }))
     const size = this.options.chunkSize ?? 4
-    const pieces = splitChars(reply.reasoning ?? '', size).map((p): Record<string, string> => ({ reasoning_content: p })).concat(splitChars(reply.content, size).map((p) => ({ content: p })))
+    // §7: thinking models stream reasoning_content chunks before the first content chunk.
+    const pieces = (place === 'reasoning_content' ? splitChars(reasoning, size).map((p): Record<string, string> => ({ reasoning_content: p })) : []).concat(splitChars(content, size).map((p) => ({ content: p })))
     let sent = 0
     for (const delta of pieces) {
       if (fault.cutAfterChunks !== undefined && sent >= fault.cutAfterChunks) return void res.destroy()
@@ -236,8 +302,25 @@ export class GlmEmulator {
       await write(JSON.stringify({ error: { code: fault.streamError.code, message: fault.streamError.message } }))
       return void res.end()
     }
-    if (toolCalls) await write(JSON.stringify({ ...base, choices: [{ index: 0, finish_reason: finishReason, delta: { role: 'assistant', tool_calls: toolCalls } }] }))
-    await write(JSON.stringify({ ...base, choices: [{ index: 0, finish_reason: finishReason, delta: { role: 'assistant', content: '' } }], usage }))
+    if (toolCalls) {
+      // §8: vLLM and OpenAI always fragment calls by index; GLM does with tool_stream (glm-4.6+),
+      // and otherwise sends each call whole, one per chunk.
+      const fragmented = openai || (body.tool_stream === true && acceptsToolStream(body.model))
+      for (const call of toolCalls) {
+        if (!fragmented) {
+          await chunk({ tool_calls: [call] })
+          continue
+        }
+        const args = typeof call.function.arguments === 'string' ? call.function.arguments : JSON.stringify(call.function.arguments)
+        await chunk({ tool_calls: [{ index: call.index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] })
+        for (const piece of splitChars(args, 3)) await chunk({ tool_calls: [{ index: call.index, function: { arguments: piece } }] })
+      }
+    }
+    // §3/§8: GLM puts usage in the last chunk; the OpenAI-compatible servers only when asked,
+    // in a chunk of their own with no choices.
+    const usageHere = !openai
+    await write(JSON.stringify({ ...base, choices: [{ index: 0, finish_reason: finishReason, delta: { role: 'assistant', content: '' } }], ...(usageHere && { usage }) }))
+    if (openai && body.stream_options?.include_usage === true) await write(JSON.stringify({ ...base, choices: [], usage }))
     await write('[DONE]')
     res.end()
   }
@@ -258,7 +341,7 @@ export class GlmEmulator {
     return { content: `echo: ${last?.content ?? ''}` }
   }
 
-  #embeddings(body: any, res: ServerResponse, fail: (s: number, c: string, m: string) => void) {
+  #embeddings(body: any, res: ServerResponse, fail: (s: number, c: string, m: string) => void): void {
     const model = EMBEDDING_MODELS[body.model]
     if (!model) return fail(400, '1211', '模型不存在，请检查模型代码。')
     const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input]
@@ -266,6 +349,10 @@ export class GlmEmulator {
     if (inputs.length > model.maxInputs) return fail(400, '1214', `input 数组长度不能超过 ${model.maxInputs}`)
     const dims = body.dimensions ?? model.default
     if (!model.dims.includes(dims)) return fail(400, '1214', 'dimensions 参数非法。请检查文档。')
+    // §5/§8 token limits; the code GLM answers with is UNCONFIRMED, 1214 ("parameter invalid") is the nearest documented.
+    const counts = (inputs as string[]).map(estimateTokens)
+    if (counts.some((n) => n > model.maxTokensPerInput)) return fail(400, '1214', `input 超长：${body.model} 每条输入最多 ${model.maxTokensPerInput} tokens`)
+    if (counts.reduce((a, b) => a + b, 0) > model.maxTokensPerCall) return fail(400, '1214', `input 超长：${body.model} 每次请求最多 ${model.maxTokensPerCall} tokens`)
     const data = (inputs as string[]).map((text, index) => ({ index, object: 'embedding', embedding: embed(text, dims) }))
     const tokens = (inputs as string[]).reduce((n, s) => n + estimateTokens(s), 0)
     send(res, 200, { model: body.model, object: 'list', data, usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens } })
@@ -295,15 +382,11 @@ export function validateChat(body: any, models: string[]): { code: string; messa
   if (messages.every((m: { role: string }) => m.role === 'system' || m.role === 'assistant')) {
     return { code: '1214', message: 'messages 参数非法。请检查文档。' }
   }
-  const open = (name: string, v: unknown, upperInclusive: boolean) => {
-    if (v === undefined) return undefined
-    if (typeof v !== 'number' || !(v > 0) || (upperInclusive ? v > 1 : v >= 1)) return { code: '1214', message: `${name} 参数非法。请检查文档。` }
-    return undefined
-  }
-  // GLM-4-era rules, as the seed documents: temperature and top_p strictly between 0 and 1.
-  const t = open('temperature', body.temperature, false) ?? open('top_p', body.top_p, false)
-  if (t) return t
-  if (body.max_tokens !== undefined && !(Number.isInteger(body.max_tokens) && body.max_tokens >= 1 && body.max_tokens <= 98304)) return { code: '1214', message: 'max_tokens 参数非法。请检查文档。' }
+  // Ranges per family (families.ts): GLM-4-era open intervals for the GLM-4 line, §8's for 4.5+.
+  const range = rangeProblem(body)
+  if (range) return { code: '1214', message: `${range} 参数非法。请检查文档。` }
+  if (body.thinking !== undefined && !(body.thinking && ['enabled', 'disabled'].includes(body.thinking.type))) return { code: '1214', message: 'thinking 参数非法。请检查文档。' }
+  if (body.user_id !== undefined && !(typeof body.user_id === 'string' && body.user_id.length >= 6 && body.user_id.length <= 128)) return { code: '1214', message: 'user_id 参数非法。请检查文档。' }
   if (body.stop !== undefined && (!Array.isArray(body.stop) || body.stop.length > 1)) return { code: '1214', message: 'stop 参数非法。请检查文档。' }
   if (body.stream !== undefined && typeof body.stream !== 'boolean') return { code: '1214', message: 'stream 参数非法。请检查文档。' }
   if (body.tools !== undefined && (!Array.isArray(body.tools) || body.tools.length > 128)) return { code: '1214', message: 'tools 参数非法。请检查文档。' }

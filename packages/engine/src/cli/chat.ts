@@ -3,8 +3,12 @@ import type { Npc } from '../content/schema.ts'
 import { createConversation } from '../conversation/conversation.ts'
 import { isParleyError } from '../errors.ts'
 import { glmProvider } from '../providers/glm.ts'
+import type { ServerKind } from '../glm/thinking.ts'
 import { scriptedProvider } from '../providers/scripted.ts'
 import type { CliIo } from './run.ts'
+
+/** GLM_SERVER names the server behind GLM_BASE_URL when its URL does not say (see README, Models and thinking). */
+const serverFromEnv = (value: string | undefined): ServerKind | undefined => (value === 'glm' || value === 'ollama' || value === 'vllm' || value === 'openai' ? value : undefined)
 
 /**
  * The seed's terminal loop, done properly. Piped input is read one line a turn, in order;
@@ -17,7 +21,7 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
     return 2
   }
   const provider = useGlm
-    ? glmProvider({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL, model: io.env.GLM_MODEL })
+    ? glmProvider({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL, model: io.env.GLM_MODEL, server: serverFromEnv(io.env.GLM_SERVER) })
     : scriptedProvider()
   const tty = !!io.stdout.isTTY && !!io.stdin.isTTY
   const out = (s: string) => io.stdout.write(s)

@@ -27,7 +27,7 @@ const USAGE = `Usage: parley <command>
   chat <npc-file-or-id>         talk to an NPC in the terminal
        [--provider glm|scripted] [--dir content/npcs]
 
-Environment: GLM_API_KEY, GLM_BASE_URL, GLM_MODEL`
+Environment: GLM_API_KEY, GLM_BASE_URL, GLM_MODEL, GLM_SERVER (glm|ollama|vllm|openai)`
 
 /** Exit codes: 0 fine, 1 content errors, 2 usage errors. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -141,6 +141,12 @@ export const npcSchema = z
           .min(1),
         retriever: z.enum(['bm25', 'embeddings', 'hybrid']).default('bm25').describe('bm25 works offline; embeddings and hybrid use GLM embedding-3'),
         top_k: z.int().min(1).max(20).default(3),
+        embedding_budget_ms: z
+          .int()
+          .min(0)
+          .max(60_000)
+          .optional()
+          .describe('embeddings and hybrid: how long a turn waits for embeddings before it answers with BM25 alone (default 300)'),
         max_tokens: z.int().min(50).max(8000).default(600).describe('budget for retrieved lore in each system message'),
         chunk: z
           .strictObject({ window: z.int().min(20).max(4000).default(160), overlap: z.int().min(0).max(1000).default(30) })

@@ -5,6 +5,7 @@ import { ParleyError } from '../errors.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { buildMessages } from '../prompt/build.ts'
 import type { Provider } from '../providers/types.ts'
+import { forPlayer } from '../providers/end-user.ts'
 import { conversationMachine, type ConversationEmitted } from './machine.ts'
 import { emptyData, prepareTurn, type ConversationData } from './state.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
@@ -20,7 +21,10 @@ export interface ConversationOptions {
   lore?: { embeddings?: EmbeddingOptions | undefined } | undefined
   /** How the game decides the actions the model asks for (see `resolveAction`). */
   actions?: ActionSettings | undefined
-  /** A stable, pseudonymous id of the player, for the provider's abuse monitoring (GLM `user_id`). */
+  /**
+   * The player, as the game names them (6–128 characters, e.g. a hashed account id): sent as
+   * GLM's `user_id`, so a content-safety lockout hits that player, not the studio's key.
+   */
   userId?: string | undefined
 }
 
@@ -58,7 +62,7 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
+      input: { npc, provider: forPlayer(options.provider, options.userId), embeddings: options.lore?.embeddings, actions: options.actions, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
     })
     this.actor.on('turn.delta', (e) => this.#pending.get(e.id)?.onDelta?.(e.text))
     this.actor.on('turn.completed', (e) => {

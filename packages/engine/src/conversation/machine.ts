@@ -45,10 +45,10 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[]; loreFallback?: PreparedTurn['loreFallback'] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retry'; id: number; info: RetryInfo }
-  | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[] }
+  | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[]; trimmed?: boolean }
   | { type: 'turn.acting'; id: number; calls: ActionCall[] }
   | { type: 'action.applied'; id: number; action: string }
   | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
@@ -150,7 +150,7 @@ const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; ac
         }),
       )
       .then(
-        (run) => settle({ type: 'turn.done', id, reply: run.reply, extra: run.extra, actions: run.actions }),
+        (run) => settle({ type: 'turn.done', id, reply: run.reply, extra: run.extra, actions: run.actions, ...(run.trimmed && { trimmed: true }) }),
         (error: unknown) => settle({ type: 'turn.failed', id, error }),
       )
   })
@@ -218,7 +218,7 @@ export const conversationMachine = setup({
     forwardDecision: sendTo('caller', ({ event }) => (event.type === 'action.resolve' ? { type: 'resolve' as const, callId: event.callId, outcome: event.outcome } : { type: 'cancel' as const, id: -1 })),
     prepared: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'turn.prepared' || !context.current) return
-      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore } } })
+      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore, loreFallback: event.loreFallback } } })
       enqueue.emit({ type: 'request.sent', id: event.id, messages: event.messages, lore: event.lore })
     }),
     emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
@@ -246,6 +246,8 @@ export const conversationMachine = setup({
           finishReason: event.reply.finishReason,
           usage: event.reply.usage,
           requestId: event.reply.requestId,
+          ...(event.trimmed && { contextTrimmed: true }),
+          ...(context.current.turn.loreFallback && { loreFallback: context.current.turn.loreFallback }),
         },
       })
     }),
@@ -263,6 +265,7 @@ export const conversationMachine = setup({
           state: ended ? 'ended' : idleState(context, context.queue.length),
           unlocked: [],
           error: describeFailure(event.error),
+          ...(context.current.turn.loreFallback && { loreFallback: context.current.turn.loreFallback }),
         },
       })
     }),

@@ -29,6 +29,10 @@ export interface TurnResult {
   requestId?: string | undefined
   /** Actions the model asked for this turn, and what became of each. */
   actions?: ActionRecord[] | undefined
+  /** The prompt did not fit the model's context window; this reply came from a retry with the history window halved. */
+  contextTrimmed?: boolean | undefined
+  /** Embeddings failed or were slower than the budget: the lore of this turn was chosen by BM25 alone. */
+  loreFallback?: { reason: 'embeddings_failed' | 'embeddings_slow'; message: string } | undefined
 }
 
 export function describeFailure(error: unknown): TurnFailure {

@@ -9,7 +9,8 @@ import type { NpcAction } from '../content/schema.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
-import { needsEmbeddings, retrieveLore, retrieveLoreSync, type LoreChunk } from '../lore/retrieve.ts'
+import { needsEmbeddings, retrieveLoreDetailed, retrieveLoreSync, type LoreChunk, type LoreRetrieval } from '../lore/retrieve.ts'
+import { halvedWindow } from '../prompt/window.ts'
 
 /** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
 export interface ConversationData {
@@ -75,7 +76,11 @@ export interface PreparedTurn {
   offered: NpcAction[]
   tools: GlmTool[]
   /** Embedding or hybrid retrieval is asynchronous: this finishes the request once it is done. */
-  withLore?: (() => Promise<{ messages: GlmMessage[]; lore: string[] }>) | undefined
+  withLore?: (() => Promise<{ messages: GlmMessage[]; lore: string[]; halved: () => GlmMessage[]; loreFallback?: LoreRetrieval['fallback'] }>) | undefined
+  /** The request with the history window halved, for one more try after `context_exceeded`. */
+  halved?: (() => GlmMessage[]) | undefined
+  /** Embeddings were asked for and not used this turn (failed, or slower than the budget). */
+  loreFallback?: LoreRetrieval['fallback']
   /** Unlocked by this very line (`said` conditions): part of this call's system message. */
   unlocked: string[]
   saidMatched: string[]
@@ -114,12 +119,20 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     const query = loreQuery(data, line)
     if (needsEmbeddings(npc, embeddings)) {
       withLore = async () => {
-        const chunks = await retrieveLore(npc, query, state, embeddings)
-        return { messages: buildMessages(npc, { ...view, lore: chunks.map((c) => c.text) }, data.history, line), lore: chunks.map((c) => c.id) }
+        const found = await retrieveLoreDetailed(npc, query, state, embeddings)
+        const withChunks = { ...view, lore: found.chunks.map((c) => c.text) }
+        return {
+          messages: buildMessages(npc, withChunks, data.history, line),
+          lore: found.chunks.map((c) => c.id),
+          halved: () => halvedWindow(npc, withChunks, data.history, line),
+          ...(found.fallback && { loreFallback: found.fallback }),
+        }
       }
     } else lore = retrieveLoreSync(npc, query, state)
   }
-  const messages = buildMessages(npc, lore.length ? { ...view, lore: lore.map((c) => c.text) } : view, data.history, line)
+  const promptState = lore.length ? { ...view, lore: lore.map((c) => c.text) } : view
+  const messages = buildMessages(npc, promptState, data.history, line)
+  const halved = () => halvedWindow(npc, promptState, data.history, line)
   const script: ScriptView = {
     replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
     default: npc.scripted?.default,
@@ -128,7 +141,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), withLore, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed }
+  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Npc } from '../content/schema.ts'
 import type { NpcAction } from '../content/schema.ts'
 import { parseCall } from '../actions/tools.ts'
 import type { RetryInfo } from '../glm/client.ts'
+import { isGlmError } from '../glm/errors.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { HistoryEntry } from '../prompt/history.ts'
 import { ProviderFailure, type Provider, type ProviderReply } from '../providers/types.ts'
@@ -30,6 +31,8 @@ export interface TurnRun {
   /** The assistant tool-call messages and tool results of this turn, for history. */
   extra: HistoryEntry[]
   actions: ActionRecord[]
+  /** The prompt did not fit the model's window; the turn was answered with the history window halved. */
+  trimmed?: boolean
 }
 
 export interface TurnHooks {
@@ -55,17 +58,31 @@ export async function runTurn(npc: Npc, provider: Provider, turn: PreparedTurn, 
   let messages: GlmMessage[] = turn.messages
   const extra: HistoryEntry[] = []
   const actions: ActionRecord[] = []
+  let trimmed = false
   for (let round = 0; ; round++) {
     const tools = round < npc.max_action_rounds ? turn.tools : []
-    const reply = await provider.reply(
-      { messages, model: npc.model, playerLine: turn.line, script: turn.script, revealed: turn.revealed, tools, signal: hooks.signal, onRetry: hooks.onRetry },
-      hooks.stream ? hooks.onDelta : undefined,
-    )
-    if (!reply.toolCalls?.length) return { reply, extra, actions }
+    const ask = () =>
+      provider.reply(
+        { messages, model: npc.model, playerLine: turn.line, script: turn.script, revealed: turn.revealed, tools, signal: hooks.signal, onRetry: hooks.onRetry },
+        hooks.stream ? hooks.onDelta : undefined,
+      )
+    let reply: ProviderReply
+    try {
+      reply = await ask()
+    } catch (error) {
+      // One more try, smaller, when the prompt did not fit; this turn's tool exchange is kept.
+      if (trimmed || !turn.halved || !isGlmError(error) || error.kind !== 'context_exceeded') throw error
+      trimmed = true
+      messages = [...turn.halved(), ...messages.slice(turn.messages.length)]
+      reply = await ask()
+    }
+    if (!reply.toolCalls?.length) return { reply, extra, actions, ...(trimmed && { trimmed }) }
     if (tools.length === 0) throw new ProviderFailure('action_loop', `the model kept calling actions after ${npc.max_action_rounds} rounds`)
     const parsed = reply.toolCalls.map((call) => ({ call, check: parseCall(turn.offered, call.function.name, call.function.arguments) }))
     hooks.onActing(parsed.flatMap(({ call, check }) => (check.ok ? [{ id: call.id, name: check.action.name, args: check.args }] : [])))
     const request: HistoryEntry = { role: 'assistant', content: reply.text, tool_calls: reply.toolCalls }
+    // Reasoning goes back with the results within this turn only; history keeps the bare call.
+    const sent: GlmMessage = reply.reasoning ? { ...request, reasoning_content: reply.reasoning } : request
     const results: HistoryEntry[] = []
     for (const { call, check } of parsed) {
       let content: unknown
@@ -86,6 +103,6 @@ export async function runTurn(npc: Npc, provider: Provider, turn: PreparedTurn, 
       results.push({ role: 'tool', tool_call_id: call.id, content: JSON.stringify(content) })
     }
     extra.push(request, ...results)
-    messages = [...messages, request, ...results]
+    messages = [...messages, sent, ...results]
   }
 }

@@ -1,5 +1,7 @@
 import ky, { HTTPError, TimeoutError, type KyInstance, type Options as KyOptions } from 'ky'
-import { GlmError, isGlmError, isRetryable, parseErrorBody } from './errors.ts'
+import { GlmError, isContextOverflow, isGlmError, isRetryable, isRetryableCode, parseErrorBody } from './errors.ts'
+import { ThinkTagFilter, splitThinkTags } from './think-tags.ts'
+import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } from './tool-calls.ts'
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
 import { readSseData } from './sse.ts'
@@ -32,9 +34,28 @@ export interface GlmClientOptions {
 export interface CallOptions {
   signal?: AbortSignal | undefined
   onRetry?: ((info: RetryInfo) => void) | undefined
+  /** This call's wait for response headers, instead of the client's `timeoutMs`. */
+  timeoutMs?: number | undefined
+  /**
+   * Whether a timed-out attempt is sent again. Default true. A non-streamed call to a thinking
+   * model that timed out is still being generated, and billed, on the server: sending it again
+   * would pay twice for one answer, so the GLM provider turns this off for such calls.
+   */
+  retryOnTimeout?: boolean | undefined
 }
 
 type Attached = HTTPError & { glm?: { glmCode?: string; message?: string; requestId?: string } }
+
+/** What one logical call carries beside ky: its body (re-sent on each attempt) and request id. */
+interface CallState {
+  requestId: string
+  payload: Record<string, unknown>
+  body: string
+  onRetry?: CallOptions['onRetry']
+}
+
+/** The finish reason GLM answers with HTTP 200 when the prompt does not fit (glm-api.md §8). */
+const OVERFLOW_FINISH = 'model_context_window_exceeded'
 
 let counter = 0
 /** One id per logical call, sent as `request_id` and kept across retries so GLM can deduplicate. */
@@ -64,9 +85,9 @@ export class GlmClient {
       // body as a stream of unknown length (chunked, written piecewise: a tenth of a turn's CPU in
       // the profile). We hold the body as a string and send that, sized, on every attempt.
       fetch: (input, init) => {
-        const { parleyBody, parleyCall: _call, ...rest } = (init ?? {}) as RequestInit & { parleyBody?: string; parleyCall?: unknown }
-        if (parleyBody === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
-        return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyBody, signal: input.signal })
+        const { parleyCall, ...rest } = (init ?? {}) as RequestInit & { parleyCall?: CallState }
+        if (parleyCall === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
+        return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyCall.body, signal: input.signal })
       },
       retry: {
         limit: retry.limit ?? 3,
@@ -86,8 +107,16 @@ export class GlmClient {
         beforeRetry: [
           async ({ request, options, error, retryCount }) => {
             if (this.#options.auth === 'jwt' && this.#options.apiKey) request.headers.set('authorization', await this.#jwtHeader())
-            const call = (options as unknown as { parleyCall?: { requestId: string; onRetry?: CallOptions['onRetry'] } }).parleyCall
-            call?.onRetry?.({ attempt: retryCount, error: toGlmError(error, call.requestId) })
+            const call = (options as unknown as { parleyCall?: CallState }).parleyCall
+            if (!call) return
+            const glmError = toGlmError(error, call.requestId)
+            // 1231 "you already have a request <id>": the same id cannot succeed, a fresh one can.
+            if (glmError.glmCode === '1231' && typeof call.payload.request_id === 'string') {
+              call.requestId = newRequestId()
+              call.payload = { ...call.payload, request_id: call.requestId }
+              call.body = JSON.stringify(call.payload)
+            }
+            call.onRetry?.({ attempt: retryCount, error: glmError })
           },
         ],
         beforeError: [
@@ -110,6 +139,8 @@ export class GlmClient {
         this.#jwt = undefined
         return retryCount <= 1
       }
+      // Answered once, with a fresh request_id (see beforeRetry).
+      if (code === '1231') return retryCount <= 1
       // undefined lets ky apply its status rules, which honour Retry-After.
       return isRetryable(error.response.status, code) ? undefined : false
     }
@@ -125,31 +156,33 @@ export class GlmClient {
     return `Bearer ${this.#jwt.token}`
   }
 
-  async #post(path: string, body: unknown, requestId: string, call: CallOptions): Promise<Response> {
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
-    const text = JSON.stringify(body)
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
-    const options: KyOptions & { parleyBody: string; parleyCall: { requestId: string; onRetry?: CallOptions['onRetry'] } } = {
-      parleyBody: text,
-      parleyCall: { requestId, ...(call.onRetry && { onRetry: call.onRetry }) },
-      headers,
-    }
+    const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
+    const options: KyOptions & { parleyCall: CallState } = { parleyCall: state, headers }
     if (call.signal) options.signal = call.signal
+    if (call.timeoutMs !== undefined) options.timeout = call.timeoutMs
+    if (call.retryOnTimeout === false) options.retry = { retryOnTimeout: false }
     try {
-      return await this.#http.post(path, options)
+      return { response: await this.#http.post(path, options), state }
     } catch (error) {
-      throw toGlmError(error, requestId, call.signal)
+      throw toGlmError(error, state.requestId, call.signal)
     }
   }
 
-  /** One chat completion. Retries transient failures; throws GlmError when the call cannot succeed. */
+  /**
+   * One chat completion. Retries transient failures; throws GlmError when the call cannot succeed
+   * (`context_exceeded` when the prompt does not fit). Reasoning, whether in `reasoning_content`
+   * or as `<think>` in the content, comes back apart from the spoken `content`.
+   */
   async chat(request: ChatRequest, call: CallOptions = {}): Promise<ChatCompletion> {
     const body = prepare(request)
-    const requestId = body.request_id!
-    const response = await this.#post('chat/completions', body, requestId, call)
+    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const requestId = state.requestId
     let json: RawCompletion
     try {
       json = (await response.json()) as RawCompletion
@@ -158,14 +191,17 @@ export class GlmClient {
     }
     const choice = json.choices?.[0]
     if (!choice?.message) throw new GlmError({ kind: 'invalid_response', message: 'GLM response has no choices[0].message', requestId })
+    if (choice.finish_reason === OVERFLOW_FINISH) throw overflow(requestId)
+    const { spoken, reasoning } = splitThinkTags(choice.message.content ?? '')
+    const allReasoning = (choice.message.reasoning_content ?? '') + reasoning
     return {
       id: json.id ?? requestId,
       requestId: json.request_id ?? requestId,
       model: json.model ?? request.model,
       created: json.created ?? Math.floor(Date.now() / 1000),
-      content: choice.message.content ?? '',
-      reasoningContent: choice.message.reasoning_content ?? undefined,
-      toolCalls: choice.message.tool_calls ?? legacyCall(choice.message.function_call, requestId),
+      content: spoken,
+      reasoningContent: allReasoning || undefined,
+      toolCalls: wholeToolCalls(choice.message.tool_calls, requestId) ?? legacyCall(choice.message.function_call, requestId),
       finishReason: choice.finish_reason ?? 'stop',
       usage: json.usage,
     }
@@ -178,14 +214,16 @@ export class GlmClient {
    */
   async *chatStream(request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatStreamEvent> {
     const body = { ...prepare(request), stream: true }
-    const requestId = body.request_id!
-    const response = await this.#post('chat/completions', body, requestId, call)
+    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const requestId = state.requestId
     if (!response.body) throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
     const idleMs = this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000
     let text = ''
+    let reasoning = ''
     let finishReason: string | undefined
     let usage: Usage | undefined
-    let toolCalls: GlmToolCall[] | undefined
+    const toolCalls = new ToolCallCollector()
+    const tags = new ThinkTagFilter()
     let done = false
     const fail = (kind: 'stream_interrupted' | 'aborted' | 'timeout', message: string, cause?: unknown) =>
       new GlmError({ kind, message, requestId, partialText: text, retryable: kind !== 'aborted', cause })
@@ -223,19 +261,32 @@ export class GlmClient {
         }
         if (chunk.error) {
           const info = parseErrorBody(JSON.stringify({ error: chunk.error }))
-          throw new GlmError({ kind: 'stream_error', message: info.message ?? 'GLM reported an error mid-stream', glmCode: info.glmCode, requestId, partialText: text, retryable: isRetryable(undefined, info.glmCode) })
+          if (isContextOverflow(undefined, info.glmCode, info.message)) throw overflow(requestId)
+          // Judged by its code alone: 1301 (unsafe content) mid-stream is as final as it is at the start.
+          throw new GlmError({ kind: 'stream_error', message: info.message ?? 'GLM reported an error mid-stream', glmCode: info.glmCode, requestId, partialText: text, retryable: isRetryableCode(info.glmCode) })
         }
         if (chunk.usage) usage = chunk.usage
         const choice = chunk.choices?.[0]
         if (!choice) continue
         const delta = choice.delta ?? {}
-        if (delta.reasoning_content) yield { type: 'reasoning', content: delta.reasoning_content }
-        if (delta.content) {
-          text += delta.content
-          yield { type: 'delta', content: delta.content }
+        if (delta.reasoning_content) {
+          reasoning += delta.reasoning_content
+          yield { type: 'reasoning', content: delta.reasoning_content }
         }
-        if (delta.tool_calls?.length) toolCalls = [...(toolCalls ?? []), ...delta.tool_calls]
+        if (delta.content) {
+          const split = tags.push(delta.content)
+          if (split.reasoning) {
+            reasoning += split.reasoning
+            yield { type: 'reasoning', content: split.reasoning }
+          }
+          if (split.spoken) {
+            text += split.spoken
+            yield { type: 'delta', content: split.spoken }
+          }
+        }
+        if (delta.tool_calls?.length) toolCalls.add(delta.tool_calls)
         if (choice.finish_reason) finishReason = choice.finish_reason
+        if (finishReason === OVERFLOW_FINISH) throw overflow(requestId)
       }
     } catch (error) {
       if (isGlmError(error)) throw error
@@ -246,8 +297,14 @@ export class GlmClient {
       void source.return(undefined)
     }
     if (!done) throw fail('stream_interrupted', 'the stream ended without [DONE]')
-    if (toolCalls) yield { type: 'tool_calls', toolCalls }
-    yield { type: 'finish', finishReason: finishReason ?? 'stop', usage, requestId, text }
+    const rest = tags.end()
+    if (rest.reasoning) reasoning += rest.reasoning
+    if (rest.spoken) {
+      text += rest.spoken
+      yield { type: 'delta', content: rest.spoken }
+    }
+    if (toolCalls.size > 0) yield { type: 'tool_calls', toolCalls: toolCalls.calls(requestId) }
+    yield { type: 'finish', finishReason: finishReason ?? 'stop', usage, requestId, text, reasoning }
   }
 
   async embeddings(request: EmbeddingRequest, call: CallOptions = {}): Promise<EmbeddingResponse> {
@@ -258,7 +315,7 @@ export class GlmClient {
     if (request.model === 'embedding-3' && inputs.length > 64) {
       throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
     }
-    const response = await this.#post('embeddings', request, newRequestId(), call)
+    const { response } = await this.#post('embeddings', request as unknown as Record<string, unknown>, newRequestId(), call)
     const json = (await response.json()) as EmbeddingResponse
     return { model: json.model, data: json.data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: json.usage }
   }
@@ -280,7 +337,7 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
     const info = (error as Attached).glm ?? {}
     const status = error.response.status
     return new GlmError({
-      kind: 'http',
+      kind: isContextOverflow(status, info.glmCode, info.message) ? 'context_exceeded' : 'http',
       status,
       glmCode: info.glmCode,
       message: info.message ?? `GLM answered HTTP ${status}`,
@@ -298,9 +355,13 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
   return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
 }
 
+function overflow(requestId: string): GlmError {
+  return new GlmError({ kind: 'context_exceeded', message: 'the prompt does not fit the model\'s context window', requestId, retryable: false })
+}
+
 /** Older OpenAI-style servers (GLM-4's own demo server) answer `function_call` without an id. */
-function legacyCall(call: { name: string; arguments: string } | null | undefined, requestId: string): GlmToolCall[] | undefined {
-  return call ? [{ id: `call_${requestId}`, type: 'function', function: { name: call.name, arguments: call.arguments ?? '{}' } }] : undefined
+function legacyCall(call: { name: string; arguments: unknown } | null | undefined, requestId: string): GlmToolCall[] | undefined {
+  return call ? [{ id: `call_${requestId}`, type: 'function', function: { name: call.name, arguments: argumentsText(call.arguments) || '{}' } }] : undefined
 }
 
 interface RawCompletion {
@@ -308,12 +369,12 @@ interface RawCompletion {
   request_id?: string
   model?: string
   created?: number
-  choices?: Array<{ finish_reason?: string; message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] | null; function_call?: { name: string; arguments: string } | null } }>
+  choices?: Array<{ finish_reason?: string; message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: RawToolCall[] | null; function_call?: { name: string; arguments: unknown } | null } }>
   usage?: Usage
 }
 
 interface RawChunk {
-  choices?: Array<{ finish_reason?: string | null; delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: GlmToolCall[] } }>
+  choices?: Array<{ finish_reason?: string | null; delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: RawToolCall[] } }>
   usage?: Usage
   error?: unknown
 }

@@ -7,6 +7,8 @@ export type GlmErrorKind =
   | 'stream_error'
   | 'invalid_request'
   | 'invalid_response'
+  /** The prompt does not fit the model's window (HTTP 200 `model_context_window_exceeded`, or 1261): shrink it, never retry it as is. */
+  | 'context_exceeded'
 
 export interface GlmErrorInit {
   kind: GlmErrorKind
@@ -48,10 +50,19 @@ export function isGlmError(error: unknown): error is GlmError {
   return error instanceof GlmError || (error instanceof Error && error.name === 'GlmError' && 'kind' in error)
 }
 
-/** GLM business codes worth another attempt: overload, rate and concurrency limits, transient faults. */
-const RETRYABLE_CODES = new Set(['500', '1120', '1230', '1231', '1234', '1302', '1303', '1305', '1312'])
-/** Codes that retrying cannot fix, whatever their HTTP status says (1113 arrives as a 429). */
-const FINAL_CODES = new Set(['1113', '1304', '1308', '1309', '1310', '1311', '1313'])
+/**
+ * GLM business codes worth another attempt: overload, rate and concurrency limits, transient
+ * faults (glm-api.md §4). 1231 ("you already have a request") is not here: the client answers it
+ * itself, once, with a fresh request_id (§8: nothing shows GLM de-duplicating by request_id).
+ */
+const RETRYABLE_CODES = new Set(['500', '1120', '1230', '1234', '1302', '1303', '1305', '1312'])
+/** Codes that retrying cannot fix, whatever their HTTP status says (1113 arrives as a 429; 1301 and 1261 as 400). */
+const FINAL_CODES = new Set(['1000', '1001', '1002', '1004', '1110', '1111', '1112', '1121', '1113', '1210', '1211', '1212', '1213', '1214', '1215', '1220', '1221', '1222', '1231', '1261', '1300', '1301', '1304', '1308', '1309', '1310', '1311', '1313'])
+
+/** Whether a business code alone says "try again": what a code inside an SSE stream is judged by. */
+export function isRetryableCode(glmCode: string | undefined): boolean {
+  return glmCode !== undefined && RETRYABLE_CODES.has(glmCode)
+}
 
 export function isRetryable(status: number | undefined, glmCode: string | undefined): boolean {
   if (glmCode !== undefined) {
@@ -60,6 +71,15 @@ export function isRetryable(status: number | undefined, glmCode: string | undefi
   }
   if (status === undefined) return true
   return status === 408 || status === 409 || status === 429 || status >= 500
+}
+
+/**
+ * A prompt too long for the model: GLM's 1261 ("Prompt 超长", §8), OpenAI's
+ * `context_length_exceeded`, or vLLM's 400 whose message names the maximum context length.
+ */
+export function isContextOverflow(status: number | undefined, glmCode: string | undefined, message: string | undefined): boolean {
+  if (glmCode === '1261' || glmCode === 'context_length_exceeded') return true
+  return status === 400 && !!message && /maximum context length|context window|prompt is too long|exceeds max length/i.test(message)
 }
 
 /** Reads GLM's `{error:{code,message}}` and the OpenAI/Ollama variants (`code` null or numeric, `error` a string). */

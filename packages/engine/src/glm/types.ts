@@ -12,6 +12,11 @@ export interface GlmMessage {
   content: string
   tool_calls?: GlmToolCall[]
   tool_call_id?: string
+  /**
+   * A thinking model's reasoning before these tool calls, sent back with their results within
+   * one turn, as GLM's docs ask; never kept in history.
+   */
+  reasoning_content?: string
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'sensitive' | 'network_error' | 'function_call' | (string & {})
@@ -27,8 +32,18 @@ export interface ChatRequest {
   request_id?: string | undefined
   user_id?: string | undefined
   thinking?: { type: 'enabled' | 'disabled' } | undefined
+  /** glm-5.2+ and Ollama: how hard to think ("none" turns it off where the model allows). */
+  reasoning_effort?: 'none' | 'low' | 'medium' | 'high' | (string & {}) | undefined
+  /** vLLM: `{enable_thinking: false}` turns a thinking model's template off. */
+  chat_template_kwargs?: Record<string, unknown> | undefined
   tools?: unknown[] | undefined
   tool_choice?: 'auto' | undefined
+  /** glm-4.6+: stream tool-call arguments in fragments as they are generated. */
+  tool_stream?: boolean | undefined
+  /** Ollama and vLLM send usage in a stream only when asked. */
+  stream_options?: { include_usage: boolean } | undefined
+  /** The end user on OpenAI-compatible servers (GLM's own field is `user_id`). */
+  user?: string | undefined
 }
 
 export interface Usage {
@@ -56,7 +71,8 @@ export type ChatStreamEvent =
   | { type: 'delta'; content: string }
   | { type: 'reasoning'; content: string }
   | { type: 'tool_calls'; toolCalls: GlmToolCall[] }
-  | { type: 'finish'; finishReason: FinishReason; usage?: Usage | undefined; requestId: string; text: string }
+  /** `text` is the spoken text and `reasoning` all reasoning of the reply (either channel), collected. */
+  | { type: 'finish'; finishReason: FinishReason; usage?: Usage | undefined; requestId: string; text: string; reasoning: string }
 
 export interface EmbeddingRequest {
   model: 'embedding-3' | 'embedding-2' | (string & {})

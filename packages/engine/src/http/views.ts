@@ -71,5 +71,8 @@ export function publicResult(r: TurnResult) {
     ...(r.error && { error: { code: r.error.code, glmCode: r.error.glmCode ?? null, retryable: r.error.retryable } }),
     ...(r.finishReason && { finishReason: r.finishReason }),
     ...(r.actions && { actions: r.actions }),
+    ...(r.contextTrimmed && { contextTrimmed: true }),
+    // The reason only: the message may carry the embeddings service's own words.
+    ...(r.loreFallback && { loreFallback: r.loreFallback.reason }),
   }
 }

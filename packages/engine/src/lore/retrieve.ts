@@ -4,7 +4,7 @@ import type { GameState } from '../conditions/types.ts'
 import { estimateTokens } from '../prompt/tokens.ts'
 import { Bm25Index } from './bm25.ts'
 import { chunkText } from './chunk.ts'
-import { cosine, embedTexts, type EmbeddingOptions } from './embeddings.ts'
+import { cacheKeyPrefix, cosine, embedQuery, embedTexts, type EmbeddingOptions } from './embeddings.ts'
 
 export interface LoreChunk {
   /** `source#n`: the entry's id (or `lore[i]`) and the chunk's place in it. */
@@ -98,23 +98,97 @@ export function needsEmbeddings(npc: Npc, embeddings: EmbeddingOptions | undefin
   return !!embeddings && !!npc.lore && npc.lore.retriever !== 'bm25'
 }
 
-/**
- * Retrieval as the NPC file asks: BM25, embeddings (cosine), or hybrid (reciprocal rank fusion of
- * both). Without an embeddings client it falls back to BM25, so the demo works with no key.
- */
-export async function retrieveLore(npc: Npc, query: string, state: GameState, embeddings?: EmbeddingOptions): Promise<LoreChunk[]> {
-  if (!npc.lore || !query.trim()) return []
-  if (!needsEmbeddings(npc, embeddings)) return retrieveLoreSync(npc, query, state)
-  const available = availableChunks(npc, state)
-  if (available.length === 0) return []
-  const { vectors } = await embedTexts([query, ...available.map((c) => c.text)], embeddings)
-  const [q, ...docs] = vectors
-  const dense: Ranked = available.map((chunk, i) => ({ chunk, score: cosine(q!, docs[i]!) + keywordBonus(npc, chunk, query) })).sort((a, b) => b.score - a.score)
-  if (npc.lore.retriever === 'embeddings') return select(npc, dense)
+/** What a turn's retrieval used, and why it fell back to BM25 when it did: told to the game in the turn's result. */
+export interface LoreRetrieval {
+  chunks: LoreChunk[]
+  retriever: 'bm25' | 'embeddings' | 'hybrid'
+  /** Embeddings were asked for and not used: the turn went on with BM25 alone. */
+  fallback?: { reason: 'embeddings_failed' | 'embeddings_slow'; message: string } | undefined
+  /** Embeddings were not asked for because a lore keyword matched (keywords rank first anyway). */
+  skipped?: 'keyword' | undefined
+}
+
+export const DEFAULT_EMBEDDING_BUDGET_MS = 300
+
+/** Chunk vectors already read or fetched, per model prefix, so a turn neither re-hashes nor re-reads them. */
+const chunkVectorMemo = new WeakMap<LoreChunk, Map<string, number[]>>()
+/** Chunk vectors being fetched, so concurrent turns (and a turn that gave up waiting) share one request. */
+const chunkVectorPending = new WeakMap<LoreChunk, Map<string, Promise<number[]>>>()
+
+function slot<T>(map: WeakMap<LoreChunk, Map<string, T>>, chunk: LoreChunk): Map<string, T> {
+  let byPrefix = map.get(chunk)
+  if (!byPrefix) map.set(chunk, (byPrefix = new Map()))
+  return byPrefix
+}
+
+function chunkVectors(chunks: readonly LoreChunk[], embeddings: EmbeddingOptions): Promise<number[][]> {
+  const prefix = cacheKeyPrefix(embeddings)
+  const need = chunks.filter((c) => !chunkVectorMemo.get(c)?.has(prefix) && !chunkVectorPending.get(c)?.has(prefix))
+  if (need.length > 0) {
+    // Not tied to the turn: past a turn's budget it keeps going, so the next turn finds the chunks embedded.
+    const flight = embedTexts(need.map((c) => c.text), embeddings)
+    need.forEach((c, i) => {
+      const one = flight.then(({ vectors }) => {
+        slot(chunkVectorMemo, c).set(prefix, vectors[i]!)
+        return vectors[i]!
+      })
+      one.catch(() => {}).finally(() => chunkVectorPending.get(c)?.delete(prefix))
+      slot(chunkVectorPending, c).set(prefix, one)
+    })
+  }
+  return Promise.all(chunks.map((c) => chunkVectorMemo.get(c)?.get(prefix) ?? chunkVectorPending.get(c)!.get(prefix)!))
+}
+
+function rank(npc: Npc, query: string, available: LoreChunk[], q: number[], docs: number[][]): LoreChunk[] {
+  const dense: Ranked = available.map((chunk, i) => ({ chunk, score: cosine(q, docs[i]!) + keywordBonus(npc, chunk, query) })).sort((a, b) => b.score - a.score)
+  if (npc.lore!.retriever === 'embeddings') return select(npc, dense)
   const sparse = rankBm25(npc, query, new Set(available))
   const fused = new Map<LoreChunk, number>()
   for (const ranking of [dense, sparse]) ranking.forEach((r, rank) => fused.set(r.chunk, (fused.get(r.chunk) ?? 0) + 1 / (60 + rank + 1)))
   return select(npc, [...fused].map(([chunk, score]) => ({ chunk, score: score + keywordBonus(npc, chunk, query) })).sort((a, b) => b.score - a.score))
+}
+
+/**
+ * Retrieval as the NPC file asks: BM25, embeddings (cosine), or hybrid (reciprocal rank fusion of
+ * both), and never at the cost of the turn. Embeddings are skipped when a lore keyword matched;
+ * when they fail or take longer than the budget (the NPC file's `embedding_budget_ms`, else the
+ * options', else 300 ms) the turn goes on with BM25 and the result says why. Chunk embeddings
+ * still being fetched keep going in the background, so the next turn has them. Without an
+ * embeddings client it is BM25, so the demo works with no key.
+ */
+export async function retrieveLoreDetailed(npc: Npc, query: string, state: GameState, embeddings?: EmbeddingOptions): Promise<LoreRetrieval> {
+  if (!npc.lore || !query.trim()) return { chunks: [], retriever: 'bm25' }
+  if (!needsEmbeddings(npc, embeddings)) return { chunks: retrieveLoreSync(npc, query, state), retriever: 'bm25' }
+  const available = availableChunks(npc, state)
+  if (available.length === 0) return { chunks: [], retriever: npc.lore.retriever }
+  const bm25 = () => select(npc, rankBm25(npc, query, new Set(available)))
+  if (available.some((c) => keywordBonus(npc, c, query) >= 1000)) return { chunks: bm25(), retriever: 'bm25', skipped: 'keyword' }
+  const budget = npc.lore.embedding_budget_ms ?? embeddings.budgetMs ?? DEFAULT_EMBEDDING_BUDGET_MS
+  const controller = new AbortController()
+  const work = Promise.all([embedQuery(query, embeddings, controller.signal), chunkVectors(available, embeddings)])
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), budget)))
+  try {
+    const outcome = await Promise.race([work, late])
+    if (outcome === 'late') {
+      controller.abort()
+      work.catch(() => {})
+      return { chunks: bm25(), retriever: 'bm25', fallback: { reason: 'embeddings_slow', message: `embeddings took longer than ${budget} ms; BM25 alone was used` } }
+    }
+    const [q, docs] = outcome
+    return { chunks: rank(npc, query, available, q, docs), retriever: npc.lore.retriever }
+  } catch (error) {
+    const e = error as { message?: string; glmCode?: string; status?: number }
+    const code = e.glmCode ? ` (GLM code ${e.glmCode})` : e.status ? ` (HTTP ${e.status})` : ''
+    return { chunks: bm25(), retriever: 'bm25', fallback: { reason: 'embeddings_failed', message: `embeddings failed${code}: ${e.message ?? String(error)}; BM25 alone was used` } }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The chunks `retrieveLoreDetailed` picks. */
+export async function retrieveLore(npc: Npc, query: string, state: GameState, embeddings?: EmbeddingOptions): Promise<LoreChunk[]> {
+  return (await retrieveLoreDetailed(npc, query, state, embeddings)).chunks
 }
 
 /** Embeds every lore chunk that is not gated (`parley index`): gated lore waits until it unlocks. */

@@ -1,4 +1,5 @@
-import { GlmClient, type GlmClientOptions } from '../glm/client.ts'
+import { GlmClient, type CallOptions, type GlmClientOptions } from '../glm/client.ts'
+import { acceptsToolStream, serverKindOf, thinkingFields, willThink, type ServerKind } from '../glm/thinking.ts'
 import type { ChatRequest, GlmToolCall } from '../glm/types.ts'
 import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn } from './types.ts'
 
@@ -7,27 +8,50 @@ export interface GlmProviderOptions extends GlmClientOptions {
   model?: string | undefined
   /** Reuse a client (shares its JWT cache and connection settings). */
   client?: GlmClient
+  /**
+   * The server behind the base URL, which decides how thinking is switched and whether usage must
+   * be asked for: `glm`, `ollama`, `vllm`, or `openai` (no thinking switch). Default: from the URL.
+   */
+  server?: ServerKind | undefined
+  /**
+   * How long a non-streamed call that will think may take before its answer arrives (the answer's
+   * headers come only once the whole reply, reasoning included, is written). Default 300 s, the
+   * official SDK's. Such a call is never sent again after a timeout: it is still running, and
+   * billed, on the server.
+   */
+  thinkingTimeoutMs?: number | undefined
 }
 
-/** Thinking models spend seconds reasoning before the first spoken token; NPCs default to off. */
-const THINKING_MODELS = /^glm-(4\.[5-9]|[5-9])/
+const THINKING_TIMEOUT_MS = 300_000
 
 export function glmProvider(options: GlmProviderOptions = {}): Provider {
   const client = options.client ?? new GlmClient(options)
+  const server = options.server ?? serverKindOf(client.baseUrl)
   return {
     name: 'glm',
     async reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply> {
       const model = options.model ?? turn.model.name
+      const thinking = turn.model.thinking ?? false
+      const tools = turn.tools.length > 0
       const request: ChatRequest = {
         model,
         messages: turn.messages,
         ...(turn.model.temperature !== undefined && { temperature: turn.model.temperature }),
         ...(turn.model.top_p !== undefined && { top_p: turn.model.top_p }),
         ...(turn.model.max_tokens !== undefined && { max_tokens: turn.model.max_tokens }),
-        ...(THINKING_MODELS.test(model) && { thinking: { type: turn.model.thinking ? 'enabled' : 'disabled' } }),
-        ...(turn.tools.length > 0 && { tools: [...turn.tools], tool_choice: 'auto' as const }),
+        ...thinkingFields(model, server, thinking),
+        ...(tools && { tools: [...turn.tools], tool_choice: 'auto' as const }),
+        // Arguments in fragments as they are written: the stream never sits silent while a call is built.
+        ...(tools && onDelta && server === 'glm' && acceptsToolStream(model) && { tool_stream: true }),
+        // Ollama and vLLM leave usage out of a stream unless asked (glm-api.md §8); GLM sends it anyway.
+        ...(onDelta && server !== 'glm' && { stream_options: { include_usage: true } }),
+        ...(turn.userId !== undefined && (server === 'glm' ? { user_id: turn.userId } : { user: turn.userId })),
       }
-      const call = { signal: turn.signal, onRetry: turn.onRetry }
+      const call: CallOptions = { signal: turn.signal, onRetry: turn.onRetry }
+      if (!onDelta && willThink(model, server, thinking)) {
+        call.timeoutMs = Math.max(options.thinkingTimeoutMs ?? THINKING_TIMEOUT_MS, options.timeoutMs ?? 0)
+        call.retryOnTimeout = false
+      }
       let reply: ProviderReply = { text: '' }
       let toolCalls: GlmToolCall[] | undefined
       if (onDelta) {
@@ -35,16 +59,18 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
         for await (const event of client.chatStream(request, call)) {
           if (event.type === 'delta') onDelta(event.content)
           else if (event.type === 'tool_calls') toolCalls = event.toolCalls
-          else if (event.type === 'finish') reply = { text: event.text, finishReason: event.finishReason, usage: event.usage, requestId: event.requestId }
+          else if (event.type === 'finish') reply = { text: event.text, reasoning: event.reasoning || undefined, finishReason: event.finishReason, usage: event.usage, requestId: event.requestId }
         }
       } else {
         const completion = await client.chat(request, call)
         toolCalls = completion.toolCalls
-        reply = { text: completion.content, finishReason: completion.finishReason, usage: completion.usage, requestId: completion.requestId }
+        reply = { text: completion.content, reasoning: completion.reasoningContent, finishReason: completion.finishReason, usage: completion.usage, requestId: completion.requestId }
       }
       const { text, finishReason } = reply
       // A reply that acts is not a spoken line: its (often empty) text is not checked like one.
       if (toolCalls?.length) return { ...reply, toolCalls }
+      // Reasoning is needed only to go back with tool results; a spoken reply drops it here.
+      reply = { ...reply, reasoning: undefined }
       if (finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the reply for content safety', text)
       if (finishReason === 'network_error') throw new ProviderFailure('network_error', 'GLM reported an inference failure', text)
       // A line cut off at max_tokens is not something an NPC should say; the game learns why.

@@ -37,12 +37,19 @@ export interface ProviderTurn {
   tools: readonly GlmTool[]
   signal: AbortSignal
   onRetry?: ((info: RetryInfo) => void) | undefined
+  /** The player, as the game names them (6–128 characters): GLM's `user_id`, so a content-safety lockout hits that player, not the studio. */
+  userId?: string | undefined
 }
 
 export interface ProviderReply {
   text: string
   /** The model chose to act: the engine validates these and asks the game before anything happens. */
   toolCalls?: GlmToolCall[] | undefined
+  /**
+   * A thinking model's reasoning behind `toolCalls`: sent back with the tool results within the
+   * turn (GLM's docs ask for it), never spoken, never kept in history.
+   */
+  reasoning?: string | undefined
   finishReason?: string | undefined
   usage?: Usage | undefined
   requestId?: string | undefined

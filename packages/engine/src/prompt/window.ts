@@ -1,0 +1,18 @@
+import type { Npc } from '../content/schema.ts'
+import type { GlmMessage } from '../glm/types.ts'
+import type { History } from './history.ts'
+import { buildSystemMessage, type PromptState } from './system.ts'
+
+/**
+ * The request again, smaller, after the model said the prompt does not fit its context window
+ * (`context_exceeded`): the history budget halved, the example turns left out, the retrieved lore
+ * cut to its better half. The persona, the unlocked facts, the hints and what the game told the
+ * NPC are never cut: they are what keeps the NPC itself and its secrets right. Pure.
+ */
+export function halvedWindow(npc: Npc, state: PromptState, history: History, playerLine: string): GlmMessage[] {
+  const lore = state.lore ? state.lore.slice(0, Math.floor(state.lore.length / 2)) : undefined
+  const messages: GlmMessage[] = [{ role: 'system', content: buildSystemMessage(npc, { ...state, lore }) }]
+  for (const entry of history.recent(Math.floor(npc.history.max_tokens / 2))) messages.push(entry)
+  messages.push({ role: 'user', content: playerLine })
+  return messages
+}

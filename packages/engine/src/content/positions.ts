@@ -44,3 +44,13 @@ export function position(lineCounter: LineCounter, node: Node | null | undefined
   if (offset === undefined) return { line: 1, col: 1 }
   return lineCounter.linePos(offset)
 }
+
+/** A position in the NPC's data, written one way everywhere: `secrets[1].unlock.all[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else out += out === '' ? String(segment) : `.${String(segment)}`
+  }
+  return out
+}

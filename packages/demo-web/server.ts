@@ -4,10 +4,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import { extname, join, normalize, resolve } from 'node:path'
+import { extname, isAbsolute, join, normalize, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
-import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
+import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
+import { formatIssue, type ContentIssue } from '@parley/engine'
 import { RedisConversationStore } from '@parley/engine/redis'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -19,13 +20,17 @@ export interface DemoServerOptions {
   port?: number
   npcDir?: string
   env?: Record<string, string | undefined>
+  /** Told about NPC files left out for their problems (default: printed to stderr). */
+  onContentIssues?: (issues: readonly ContentIssue[], broken: readonly string[]) => void
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2' }
 
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
-  const npcs = await loadNpcDir(options.npcDir ?? join(root, 'content/npcs'))
+  // One broken NPC file never stops the demo: it serves every valid NPC and says which were left out.
+  const { npcs, issues, broken } = await loadNpcs([options.npcDir ?? join(root, 'content/npcs')])
+  if (issues.length) (options.onContentIssues ?? reportContentIssues)(issues, broken)
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })
   const idleMs = Number(e.PARLEY_IDLE_MS ?? 30 * 60_000)
@@ -104,11 +109,29 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))
     await store?.close()
   }
-  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', close }
+  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', npcs: npcs.map((n) => n.id), broken, close }
+}
+
+function reportContentIssues(issues: readonly ContentIssue[], broken: readonly string[]) {
+  const shown = (p: string) => (isAbsolute(p) && !relative(root, p).startsWith('..') ? relative(root, p) : p)
+  process.stderr.write(`Left out ${broken.length} NPC file${broken.length === 1 ? '' : 's'} with problems (fix them, or run \`pnpm parley lint\`):\n`)
+  for (const issue of issues) process.stderr.write(`  ${formatIssue({ ...issue, path: shown(issue.path) })}\n`)
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider, store } = await startDemoServer()
+  const { port, provider, store, close } = await startDemoServer()
+  // Ctrl-C is how a demo is stopped: close and exit 0, so pnpm reports no failure. pnpm passes
+  // the terminal's SIGINT on as well, so the handler stays installed for the second one.
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write('\nParley demo stopped.\n')
+    void close().finally(() => process.exit(0))
+    setTimeout(() => process.exit(0), 2000).unref()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   process.stdout.write(
     `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''}; conversations: ${store}${store === 'memory' ? '; set REDIS_URL to share them between servers' : ''})\n`,
   )

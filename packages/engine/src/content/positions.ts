@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 
 export interface Located {
   /** The deepest node the path reached. */
@@ -53,4 +53,11 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else out += out === '' ? String(segment) : `.${String(segment)}`
   }
   return out
+}
+
+/** Where the value at `path` sits in an NPC file's text (1:1 when it cannot be found). */
+export function positionIn(text: string, path: readonly PropertyKey[]): { line: number; col: number } {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, logLevel: 'silent' })
+  return position(lineCounter, locate(doc, path).node)
 }

@@ -29,7 +29,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
   // One broken NPC file never stops the demo: it serves every valid NPC and says which were left out.
-  const { npcs, issues, broken } = await loadNpcs([options.npcDir ?? join(root, 'content/npcs')])
+  const { npcs, issues, broken } = await loadNpcs([options.npcDir ?? e.PARLEY_NPC_DIR ?? join(root, 'content/npcs')])
   if (issues.length) (options.onContentIssues ?? reportContentIssues)(issues, broken)
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   const provider: Provider = client ? glmProvider({ client, model: e.GLM_MODEL }) : scriptedProvider({ delayMs: Number(e.PARLEY_TYPING_MS ?? 25) })

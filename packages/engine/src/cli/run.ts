@@ -101,11 +101,12 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
       return 2
     }
   }
-  const { issues, files } = await loadNpcs(paths)
+  const { issues, files, broken } = await loadNpcs(paths)
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {
-    complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`)
+    const ok = files.length - broken.length
+    complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${broken.length} file${broken.length === 1 ? '' : 's'} (${ok} of ${files.length} NPC file${files.length === 1 ? '' : 's'} OK)`)
     return 1
   }
   say(`${files.length} NPC file${files.length === 1 ? '' : 's'} OK`)

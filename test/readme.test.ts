@@ -115,10 +115,8 @@ describe('the README\'s shell commands', () => {
   })
 
   it('each runs as written, in a checkout, and exits 0', { timeout: 180_000 }, async () => {
-    for (const command of commands) {
-      const r = await sh(command, dir, { GLM_API_KEY: 'readme-key', GLM_BASE_URL: emu.url })
-      expect(r.code, `${command}\n${r.stderr}`).toBe(0)
-    }
+    const results = await Promise.all(commands.map((command) => sh(command, dir, { GLM_API_KEY: 'readme-key', GLM_BASE_URL: emu.url })))
+    results.forEach((r, i) => expect(r.code, `${commands[i]}\n${r.stderr}`).toBe(0))
     // `-s` keeps pnpm's banner out of the file: it is the schema, nothing else.
     expect(JSON.parse(readFileSync(join(dir, 'content/npc.schema.json'), 'utf8'))).toEqual(npcJsonSchema())
   })
@@ -133,20 +131,18 @@ describe('the README\'s HTTP route table', () => {
     const api = `http://127.0.0.1:${server.port}`
     const client = { 'content-type': 'application/json', 'x-parley-client': 'readme-route-probe-000000' }
     const createRow = documented.find((d) => /^POST \/api\/[a-z]+$/.test(d) && d.includes('conversations'))
-    let live: string | undefined
-    const conversation = async () => {
-      if (live) return live
+    const create = async () => {
       const res = await fetch(`${api}${createRow!.split(' ')[1]}`, { method: 'POST', headers: client, body: JSON.stringify({ npc: 'informant' }) })
-      return (live = ((await res.json()) as { id?: string }).id ?? '0'.repeat(32))
+      return ((await res.json()) as { id?: string }).id ?? '0'.repeat(32)
     }
+    let shared: Promise<string> | undefined
     /** A route exists unless the server says there is no such route or method. */
     const exists = async (method: string, path: string) => {
-      const url = path.includes(':id') ? path.replace(':id', await conversation()) : path
-      const res = await fetch(`${api}${url}`, { method, headers: client, ...(method !== 'GET' && method !== 'DELETE' && { body: '{}' }) })
+      // A DELETE may end the conversation it probes, so it gets one of its own.
+      const id = path.includes(':id') ? await (method === 'DELETE' ? create() : (shared ??= create())) : ''
+      const res = await fetch(`${api}${path.replace(':id', id)}`, { method, headers: client, ...(method !== 'GET' && method !== 'DELETE' && { body: '{}' }) })
       const text = await res.text()
-      const found = !(res.status === 405 || (res.status === 404 && /"message":"(no route|not found)/.test(text)))
-      if (found && method === 'DELETE') live = undefined
-      return found
+      return !(res.status === 405 || (res.status === 404 && /"message":"(no route|not found)/.test(text)))
     }
     try {
       expect(createRow).toBeDefined()
@@ -174,12 +170,12 @@ describe('the README\'s HTTP route table', () => {
         })
         candidates.add(shape)
       }
+      const probes = [...candidates].flatMap((path) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => `${method} ${path}`)).filter((p) => !documented.includes(p))
       const undocumented: string[] = []
-      for (const path of candidates) {
-        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
-          if (documented.includes(`${method} ${path}`)) continue
-          if (await exists(method, path)) undocumented.push(`${method} ${path}`)
-        }
+      for (let i = 0; i < probes.length; i += 32) {
+        const batch = probes.slice(i, i + 32)
+        const found = await Promise.all(batch.map((p) => exists(p.split(' ')[0]!, p.split(' ')[1]!)))
+        undocumented.push(...batch.filter((_, j) => found[j]))
       }
       expect(undocumented, 'routes the server answers that the README table does not list').toEqual([])
     } finally {

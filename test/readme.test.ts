@@ -122,6 +122,16 @@ describe('the README\'s shell commands', () => {
   })
 })
 
+describe('the README\'s sample output', () => {
+  const samples = [...README.matchAll(/<!-- output: checked by test\/readme\.test\.ts -->\n```\n\$ (.*)\n([\s\S]*?)```/g)].map((m) => ({ command: m[1]!, output: m[2]! }))
+
+  it('is what the command prints today', { timeout: 120_000 }, async () => {
+    expect(samples.length).toBeGreaterThanOrEqual(2)
+    const results = await Promise.all(samples.map((s) => sh(s.command, ROOT)))
+    results.forEach((r, i) => expect(r.stdout + r.stderr, samples[i]!.command).toBe(samples[i]!.output))
+  })
+})
+
 describe('the README\'s HTTP route table', () => {
   /** `METHOD /api/path` from every table row in the README. */
   const documented = [...README.matchAll(/^\| `(GET|POST|PUT|PATCH|DELETE) (\/api\/[^`]*)` \|/gm)].map((m) => `${m[1]} ${m[2]}`)

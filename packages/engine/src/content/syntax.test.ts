@@ -55,7 +55,7 @@ describe('YAML traps get a message a writer can act on', () => {
       'vendor.yaml:12:1: a tab indents this line; YAML indents with spaces only (replace the tab with spaces)',
     ])
     expect(problems(valid.replace('  nudge:', '\tnudge:').replace('  fallback:', '\tfallback:'))).toEqual([
-      'vendor.yaml:5:1: a tab indents this line; YAML indents with spaces only (replace the tabs with spaces (lines 5, 6))',
+      'vendor.yaml:5:1: a tab indents this line; YAML indents with spaces only (replace the tabs with spaces: lines 5, 6)',
     ])
   })
 

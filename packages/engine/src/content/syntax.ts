@@ -33,7 +33,7 @@ export function syntaxReport(text: string, doc: Document, lineCounter: LineCount
   const tabs = doc.errors.filter((e) => e.code === 'TAB_AS_INDENT')
   if (tabs.length > 0) {
     const tabLines = [...new Set(tabs.map((e) => lineOf(e.pos[0]).line))]
-    const where = tabLines.length > 1 ? `s with spaces (lines ${tabLines.slice(0, 8).join(', ')}${tabLines.length > 8 ? ', …' : ''})` : ' with spaces'
+    const where = tabLines.length > 1 ? `s with spaces: lines ${tabLines.slice(0, 8).join(', ')}${tabLines.length > 8 ? ', …' : ''}` : ' with spaces'
     return {
       issues: [{ code: 'tab_indent', at: lineOf(tabs[0]!.pos[0]), message: 'a tab indents this line; YAML indents with spaces only', hint: `replace the tab${where}` }],
       broken: () => true,

@@ -45,16 +45,22 @@ describe('secrets', () => {
       for (const secret of npc.secrets) {
         // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
         if (onlyGameEventsUnlock(secret.unlock)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
-        const locked = turns.filter((t) => !t.unlocked.includes(secret.id))
-        const fragments = forbiddenFragments(npc, secret.id, HOSTILE_LINES)
-        expect(findLeaks(locked.flatMap((t) => t.requests), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
-        // By construction: the model never received the fact, so even a model that repeats its
-        // whole prompt cannot say it.
-        expect(findLeaks(locked.map((t) => t.reply), fragments)).toEqual([])
+        // Turns grouped by what was unlocked then: the text of an unlocked secret may share words
+        // with a locked one, and sending it is no leak.
+        const locked = new Map<string, typeof turns>()
+        for (const t of turns.filter((t) => !t.unlocked.includes(secret.id))) locked.set(t.unlocked.join(','), [...(locked.get(t.unlocked.join(',')) ?? []), t])
+        for (const group of locked.values()) {
+          const open = npc.secrets.filter((s) => group[0]!.unlocked.includes(s.id)).flatMap((s) => [s.fact, s.on_unlock ?? '', s.reveal ?? ''])
+          const fragments = forbiddenFragments(npc, secret.id, [...HOSTILE_LINES, ...open])
+          expect(findLeaks(group.flatMap((t) => t.requests), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
+          // By construction: the model never received the fact, so even a model that repeats its
+          // whole prompt cannot say it.
+          expect(findLeaks(group.map((t) => t.reply), fragments)).toEqual([])
+        }
       }
       // Gated lore is held to the same rule as secrets.
       for (const [i, source] of (npc.lore?.sources ?? []).entries()) {
-        if (!source.unlock) continue
+        if (!source.unlock || !onlyGameEventsUnlock(source.unlock)) continue
         const fragments = forbiddenLore(npc, i, HOSTILE_LINES)
         expect(findLeaks(emulator().requests.map((r) => r.raw), fragments), `${npc.id}/lore ${source.id} leaked`).toEqual([])
       }

@@ -54,21 +54,37 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     throw new ContentError(issues)
   }
 
-  const lineCounter = new LineCounter()
+  const yamlOptions = { uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: 'error' } as const
+  const original = new LineCounter()
   // logLevel 'error': the parser's warnings (a list used as a key, say) become our issues, never process warnings.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: 'error' })
-  const syntax = syntaxReport(text, doc, lineCounter)
+  const parsedText = parseDocument(text, { ...yamlOptions, lineCounter: original })
+  const syntax = syntaxReport(text, parsedText, original)
   for (const issue of syntax.issues) add(issue.code, issue.at, issue.message, issue.hint)
   if (syntax.fatal) throw new ContentError(issues)
   const hasSyntaxErrors = issues.length > 0
+
+  // The rest of the file is checked as the hints would have it: with the quotes added and the
+  // indentation fixed, the parser sees the structure the writer meant. Anything it still cannot
+  // recover is left out, one top-level entry (`lines:`, `secrets:`, …) at a time.
+  let lineCounter = original
+  let doc = parsedText
+  let checked = syntax
+  if (syntax.repaired !== undefined) {
+    const counter = new LineCounter()
+    const fixed = parseDocument(syntax.repaired, { ...yamlOptions, lineCounter: counter })
+    const again = syntaxReport(syntax.repaired, fixed, counter)
+    if (!again.fatal) {
+      lineCounter = counter
+      doc = fixed
+      checked = again
+    }
+  }
   const badKeys = collectionKeys(doc, lineCounter)
   for (const issue of badKeys) add(issue.code, issue.at, issue.message, issue.hint)
-  const traps = flowCommaTraps(doc, text, lineCounter)
+  const traps = flowCommaTraps(doc, syntax.repaired ?? text, lineCounter)
   for (const trap of traps) add(trap.code, trap.at, trap.message, trap.hint)
   const trapKeys = new Set(traps.map((t) => t.keyOffset))
 
-  // Where the parser recovered, the rest of the file is still checked; only problems inside the
-  // top-level entry a syntax error broke are left out, as they are usually its echoes.
   const done = () => {
     issues.sort((a, b) => a.line - b.line || a.col - b.col)
     return new ContentError(issues)
@@ -91,8 +107,8 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     throw new ContentError(issues)
   }
   const addChecked: Add = (code, at, message, hint) => {
-    if (syntax.broken(at.line)) return
-    if (hasSyntaxErrors && code === 'missing_field' && [...syntax.swallowed].some((k) => message.startsWith(`missing required field "${k}"`))) return
+    if (checked.broken(at.line)) return
+    if (hasSyntaxErrors && code === 'missing_field' && [...checked.swallowed].some((k) => message.startsWith(`missing required field "${k}"`))) return
     add(code, at, message, hint)
   }
 

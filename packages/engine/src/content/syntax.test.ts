@@ -50,6 +50,24 @@ describe('YAML traps get a message a writer can act on', () => {
     ])
   })
 
+  it('": " in unquoted text inside { } says to quote the text too', () => {
+    expect(problems(valid.replace('description: Good for one meal', 'description: Note: one meal'))).toEqual([
+      'vendor.yaml:9:50: this text contains ": ", which YAML reads as the start of a new key: quote this text (write description: "Note: one meal")',
+    ])
+  })
+
+  it('a ": " early in the file hides nothing after it: the rest is checked as the hint would write it', () => {
+    const text = valid
+      .replace('persona: You sell noodles under the monorail.', 'persona: You sell noodles: cheap ones.')
+      .replace('  nudge: Hungry?', '  nudge: Hungry?\n  nudge_again: Well?')
+      .replace('{ given: ration_chip }', '{ given: ration_chips }')
+    expect(problems(text)).toEqual([
+      'vendor.yaml:3:10: this text contains ": ", which YAML reads as the start of a new key: quote this text (write persona: "You sell noodles: cheap ones.")',
+      'vendor.yaml:6:3: unknown key "nudge_again" (expected one of: nudge, fallback, farewell)',
+      'vendor.yaml:14:22: unknown item "ration_chips" (did you mean "ration_chip"?)',
+    ])
+  })
+
   it('one tab gives one error with the fix, however many lines it breaks', () => {
     expect(problems(valid.replace('    fact: The broth', '\tfact: The broth'))).toEqual([
       'vendor.yaml:12:1: a tab indents this line; YAML indents with spaces only (replace the tab with spaces)',

@@ -15,6 +15,8 @@ export interface SyntaxIssue {
   at: Position
   message: string
   hint?: string | undefined
+  /** The line as the hint would have it written: used to check the rest of the file. */
+  repair?: { line: number; text: string } | undefined
 }
 
 export interface SyntaxReport {
@@ -25,6 +27,8 @@ export interface SyntaxReport {
   swallowed: ReadonlySet<string>
   /** Nothing the parser recovered can be trusted (tab indentation). */
   fatal: boolean
+  /** The text with every fix the hints name applied, when there are any. */
+  repaired?: string | undefined
 }
 
 export function syntaxReport(text: string, doc: Document, lineCounter: LineCounter): SyntaxReport {
@@ -60,7 +64,9 @@ export function syntaxReport(text: string, doc: Document, lineCounter: LineCount
   const starts = sectionStarts(lines)
   const sectionOf = (line: number) => starts.findLast((s) => s <= line) ?? 1
   const brokenSections = new Set<number>()
-  for (const { lastLine, ...issue } of syntax) {
+  const repairs = new Map(syntax.flatMap((i) => (i.repair ? [[i.repair.line, i.repair.text] as const] : [])))
+  const repaired = repairs.size ? lines.map((line, i) => repairs.get(i + 1) ?? line).join('\n') : undefined
+  for (const { lastLine, repair: _repair, ...issue } of syntax) {
     const section = sectionOf(issue.at.line)
     if (brokenSections.has(section)) continue
     // An error can span entries (an unclosed quote runs on): every entry it touches is broken.
@@ -75,7 +81,7 @@ export function syntaxReport(text: string, doc: Document, lineCounter: LineCount
     if (key) swallowed.add(key)
     for (const m of line.matchAll(/\b([A-Za-z_][\w-]*)\s*:\s/g)) swallowed.add(m[1]!)
   })
-  return { issues, broken: (line) => brokenSections.has(sectionOf(line)), swallowed, fatal: false }
+  return { issues, broken: (line) => brokenSections.has(sectionOf(line)), swallowed, fatal: false, repaired }
 }
 
 function explain(error: YAMLError, all: readonly YAMLError[], lines: string[], lineOf: (offset: number) => Position): SyntaxIssue {
@@ -88,14 +94,26 @@ function explain(error: YAMLError, all: readonly YAMLError[], lines: string[], l
       const above = keyAt(lines[at.line - 1] ?? '')
       const below = next === undefined ? undefined : keyAt(lines[next - 1]!)
       if (above && below && next !== undefined) {
-        return { code: 'bad_indent', at: { line: next, col: below.col }, message: `"${below.key}" is indented more than "${above.key}" above it`, hint: `line it up with "${above.key}" in column ${above.col}, or indent it under a key that ends with ":"` }
+        const moved = ' '.repeat(above.col - 1) + lines[next - 1]!.trimStart()
+        return { code: 'bad_indent', at: { line: next, col: below.col }, message: `"${below.key}" is indented more than "${above.key}" above it`, hint: `line it up with "${above.key}" in column ${above.col}, or indent it under a key that ends with ":"`, repair: { line: next, text: moved } }
       }
     }
     const line = lines[at.line - 1] ?? ''
     const value = line.slice(at.col - 1).trim()
     const key = keyAt(line)
     const written = key && key.col < at.col ? `${key.key}: ${quote(value)}` : quote(value)
-    return { code: 'unquoted_text', at, message: 'this text contains ": ", which YAML reads as the start of a new key: quote this text', hint: `write ${written}` }
+    return { code: 'unquoted_text', at, message: 'this text contains ": ", which YAML reads as the start of a new key: quote this text', hint: `write ${written}`, repair: { line: at.line, text: line.slice(0, at.col - 1) + quote(value) } }
+  }
+  if (error.code === 'BLOCK_IN_FLOW') {
+    // `{ nudge: a: b }`: inside brackets the text runs to the next comma or closing bracket.
+    const line = lines[at.line - 1] ?? ''
+    const rest = line.slice(at.col - 1)
+    const value = rest.slice(0, rest.search(/[,}\]]|$/)).trim()
+    const key = /([^\s{[,:]+)\s*:\s*$/.exec(line.slice(0, at.col - 1))?.[1]
+    if (value.includes(': ')) {
+      const fixed = line.slice(0, at.col - 1) + quote(value) + rest.slice(rest.indexOf(value) + value.length)
+      return { code: 'unquoted_text', at, message: 'this text contains ": ", which YAML reads as the start of a new key: quote this text', hint: `write ${key ? `${key}: ` : ''}${quote(value)}`, repair: { line: at.line, text: fixed } }
+    }
   }
   if (error.code === 'BAD_INDENT' && /^Flow (sequence|map) in block collection/.test(plain)) {
     const bracket = plain.startsWith('Flow map') ? '{' : '['

@@ -43,7 +43,8 @@ describe('content/npcs with a new NPC, then a broken one beside it', () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-content-'))
     cpSync(`${ROOT}content`, join(dir, 'content'), { recursive: true })
     npcs = join(dir, 'content/npcs')
-    shipped = (await loadNpcs([npcs])).npcs.map((n) => n.id)
+    // What the repo ships today, whatever that is (the new NPC too, if someone already added it).
+    shipped = (await loadNpcs([npcs])).npcs.map((n) => n.id).filter((id) => id !== 'noodle-vendor')
     copyFileSync(`${FIXTURES}/noodle-vendor.yaml`, join(npcs, 'noodle-vendor.yaml'))
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -68,6 +68,7 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
   // recover is left out, one top-level entry (`lines:`, `secrets:`, …) at a time.
   let lineCounter = original
   let doc = parsedText
+  let source = text
   let checked = syntax
   if (syntax.repaired !== undefined) {
     const counter = new LineCounter()
@@ -76,12 +77,13 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     if (!again.fatal) {
       lineCounter = counter
       doc = fixed
+      source = syntax.repaired
       checked = again
     }
   }
   const badKeys = collectionKeys(doc, lineCounter)
   for (const issue of badKeys) add(issue.code, issue.at, issue.message, issue.hint)
-  const traps = flowCommaTraps(doc, syntax.repaired ?? text, lineCounter)
+  const traps = flowCommaTraps(doc, source, lineCounter)
   for (const trap of traps) add(trap.code, trap.at, trap.message, trap.hint)
   const trapKeys = new Set(traps.map((t) => t.keyOffset))
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createConversation, glmProvider, isParleyError, restoreConversation, scriptedProvider, type Conversation, type Npc } from '@parley/engine'
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
-import { allNpcs, editedInformant, informant } from './helpers/npcs.ts'
+import { allNpcs, editedInformant, informant, onlyGameEventsUnlock } from './helpers/npcs.ts'
+import { isExitPhrase } from '../packages/engine/src/content/exit-phrases.ts'
 import { expectValidGlmMessages } from './helpers/glm-rules.ts'
 import { findLeaks, forbiddenFragments, forbiddenLore } from './helpers/leaks.ts'
 import { HOSTILE_LINES, HUGE_LINE } from './fixtures/hostile-lines.ts'
@@ -24,31 +25,42 @@ function committed(c: Conversation) {
 describe('secrets', () => {
   it('a locked secret never appears in any request, nor in any reply, whatever the player types', async () => {
     emulator().reply = parrot
+    // Every NPC in content/npcs, held to what its own file declares.
     const npcs = await allNpcs()
     expect(HOSTILE_LINES.length).toBeGreaterThanOrEqual(200)
     for (const npc of npcs) {
       emulator().reset()
       emulator().reply = parrot
       const c = talk(npc)
-      const replies: string[] = []
-      for (const line of HOSTILE_LINES) {
+      // Lines this NPC refuses or ends on are tested elsewhere; here every line must reach the model.
+      const lines = HOSTILE_LINES.filter((l) => Array.from(l).length <= npc.max_line_chars && !isExitPhrase(npc, l))
+      const turns: Array<{ requests: string[]; reply: string; unlocked: readonly string[] }> = []
+      for (const line of lines) {
+        const before = emulator().chatRequests.length
         const r = await c.say(line)
         expect(r.kind).toBe('reply')
-        replies.push(r.text)
+        turns.push({ requests: emulator().chatRequests.slice(before).map((q) => q.raw), reply: JSON.stringify(r.text), unlocked: c.unlocked() })
       }
-      // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
-      expect(c.unlocked()).toEqual([])
-      expect(emulator().chatRequests).toHaveLength(HOSTILE_LINES.length)
+      expect(emulator().chatRequests.length).toBeGreaterThanOrEqual(lines.length)
       for (const secret of npc.secrets) {
-        const fragments = forbiddenFragments(npc, secret.id, HOSTILE_LINES)
-        expect(findLeaks(emulator().chatRequests.map((r) => r.raw), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
-        // By construction: the model never received the fact, so even a model that repeats its
-        // whole prompt cannot say it.
-        expect(findLeaks(replies.map((r) => JSON.stringify(r)), fragments)).toEqual([])
+        // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
+        if (onlyGameEventsUnlock(secret.unlock)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
+        // Turns grouped by what was unlocked then: the text of an unlocked secret may share words
+        // with a locked one, and sending it is no leak.
+        const locked = new Map<string, typeof turns>()
+        for (const t of turns.filter((t) => !t.unlocked.includes(secret.id))) locked.set(t.unlocked.join(','), [...(locked.get(t.unlocked.join(',')) ?? []), t])
+        for (const group of locked.values()) {
+          const open = npc.secrets.filter((s) => group[0]!.unlocked.includes(s.id)).flatMap((s) => [s.fact, s.on_unlock ?? '', s.reveal ?? ''])
+          const fragments = forbiddenFragments(npc, secret.id, [...HOSTILE_LINES, ...open])
+          expect(findLeaks(group.flatMap((t) => t.requests), fragments), `${npc.id}/${secret.id} leaked`).toEqual([])
+          // By construction: the model never received the fact, so even a model that repeats its
+          // whole prompt cannot say it.
+          expect(findLeaks(group.map((t) => t.reply), fragments)).toEqual([])
+        }
       }
       // Gated lore is held to the same rule as secrets.
       for (const [i, source] of (npc.lore?.sources ?? []).entries()) {
-        if (!source.unlock) continue
+        if (!source.unlock || !onlyGameEventsUnlock(source.unlock)) continue
         const fragments = forbiddenLore(npc, i, HOSTILE_LINES)
         expect(findLeaks(emulator().requests.map((r) => r.raw), fragments), `${npc.id}/lore ${source.id} leaked`).toEqual([])
       }

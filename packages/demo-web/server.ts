@@ -7,10 +7,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
-import { extname, join, normalize, resolve, sep } from 'node:path'
+import { extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type Provider, type ServerKind } from '@parley/engine'
-import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
+import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, KeyRing, scriptedProvider, type ContentIssue, type Provider, type ServerKind } from '@parley/engine'
+import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
 
@@ -30,6 +30,8 @@ export interface DemoServerOptions {
   /** The built page. Default: dist/ beside this file. */
   distDir?: string
   env?: Record<string, string | undefined>
+  /** Told about NPC files left out for their problems (default: printed to stderr). */
+  onContentIssues?: (issues: readonly ContentIssue[], broken: readonly string[]) => void
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.woff2': 'font/woff2' }
@@ -41,7 +43,12 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const e = options.env ?? env
   const dist = resolve(options.distDir ?? e.PARLEY_DIST_DIR ?? join(here, 'dist'))
   const contentDir = resolve(options.contentDir ?? e.PARLEY_CONTENT_DIR ?? join(root, 'content'))
-  const npcList = (options.npcDir ?? e.PARLEY_NPC_DIR) ? await loadNpcDir((options.npcDir ?? e.PARLEY_NPC_DIR)!) : await loadNpcDir(join(contentDir, 'npcs'), { contentRoot: contentDir })
+  const npcDir = options.npcDir ?? e.PARLEY_NPC_DIR
+  // One broken NPC file never stops the demo: it serves every valid NPC and says which were left out.
+  const loaded = npcDir ? await loadNpcs([npcDir]) : await loadNpcs([join(contentDir, 'npcs')], { contentRoot: contentDir })
+  if (loaded.issues.length) (options.onContentIssues ?? reportContentIssues)(loaded.issues, loaded.broken)
+  const { broken } = loaded
+  const npcList = loaded.npcs
   const npcs = new Map(npcList.map((n) => [n.id, n]))
   const client = e.GLM_API_KEY ? createGlmClient({ apiKey: e.GLM_API_KEY, baseUrl: e.GLM_BASE_URL }) : undefined
   // GLM_SERVER names the server behind GLM_BASE_URL (glm, ollama, vllm, openai) when its URL does not say.
@@ -201,16 +208,28 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     await handler.close()
     await store?.close()
   }
-  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', ephemeralSigningKey: ring.ephemeral, close }
+  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', npcs: npcList.map((n) => n.id), broken, ephemeralSigningKey: ring.ephemeral, close }
+}
+function reportContentIssues(issues: readonly ContentIssue[], broken: readonly string[]) {
+  const shown = (p: string) => (isAbsolute(p) && !relative(root, p).startsWith('..') ? relative(root, p) : p)
+  process.stderr.write(`Left out ${broken.length} NPC file${broken.length === 1 ? '' : 's'} with problems (fix them, or run \`pnpm parley lint\`):\n`)
+  for (const issue of issues) process.stderr.write(`  ${formatIssue({ ...issue, path: shown(issue.path) })}\n`)
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider, store, ephemeralSigningKey } = await startDemoServer().catch((error: unknown) => {
-    // Broken content is the designer's to fix: say where, as `parley lint` does, not a stack trace.
-    if (!isContentError(error)) throw error
-    process.stderr.write(`the NPC files have problems (run \`pnpm parley lint\`):\n${error.issues.map(formatIssue).join('\n')}\n`)
-    process.exit(1)
-  })
+  const { port, provider, store, ephemeralSigningKey, close } = await startDemoServer()
+  // Ctrl-C is how a demo is stopped: close and exit 0, so pnpm reports no failure. pnpm passes
+  // the terminal's SIGINT on as well, so the handler stays installed for the second one.
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write('\nParley demo stopped.\n')
+    void close().finally(() => process.exit(0))
+    setTimeout(() => process.exit(0), 2000).unref()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   process.stdout.write(
     `Parley demo on http://${env.HOST ?? '127.0.0.1'}:${port}  (provider: ${provider}${provider === 'scripted' ? '; set GLM_API_KEY to talk to GLM' : ''}; conversations: ${store}${store === 'memory' ? '; set REDIS_URL to share them between servers' : ''})\n`,
   )

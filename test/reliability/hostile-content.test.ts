@@ -52,7 +52,8 @@ describe('the YAML loader under fuzzing', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 500 }), (text) => void outcome(text)), { numRuns: 500 })
   })
 
-  it('mutated NPC files: a ContentError or an NPC, never a crash', () => {
+  // 1,500 parses: generous deadlines, as the machine running them may be busy.
+  it('mutated NPC files: a ContentError or an NPC, never a crash', { timeout: 120_000 }, () => {
     fc.assert(fc.property(fc.oneof(mutation(informantText), mutation(harborText)), (text) => void outcome(text)), { numRuns: 1500 })
   })
 
@@ -60,7 +61,7 @@ describe('the YAML loader under fuzzing', () => {
     fc.assert(fc.property(fc.anything({ maxDepth: 6 }), (value) => void outcome(stringify(value, { aliasDuplicateObjects: false }) ?? '')), { numRuns: 500 })
   })
 
-  it('random values in the right places still give positioned errors, never a crash', () => {
+  it('random values in the right places still give positioned errors, never a crash', { timeout: 120_000 }, () => {
     const field = fc.constantFrom('id', 'name', 'persona', 'greeting', 'lines', 'model', 'items', 'secrets', 'flags', 'examples', 'history', 'max_failures', 'exit_phrases', 'scripted')
     fc.assert(
       fc.property(field, fc.anything({ maxDepth: 4 }), (key, value) => {

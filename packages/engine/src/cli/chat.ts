@@ -51,9 +51,16 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
       }
       try {
         if (cmd === '/give') {
-          const count = args[1] === undefined ? 1 : Number(args[1])
-          const { unlocked } = convo.give(args[0] ?? '', count)
-          out(`[gave ${npc.items[args[0]!]?.name ?? args[0]} ×${count}]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+          const items = Object.keys(npc.items)
+          const count = args[1] === undefined ? 1 : /^\d+$/.test(args[1]) ? Number(args[1]) : NaN
+          if (!args[0]) {
+            out(`[/give needs an item: /give ITEM [COUNT]; ${npc.name} takes ${items.join(', ') || 'no items'}]\n`)
+          } else if (!Number.isSafeInteger(count) || count < 1 || args.length > 2) {
+            out(`[the count must be a whole number of 1 or more, like /give ${args[0]} 3, not "${args.slice(1).join(' ')}"]\n`)
+          } else {
+            const { unlocked } = convo.give(args[0], count)
+            out(`[gave ${npc.items[args[0]]?.name ?? args[0]} ×${count}]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+          }
         } else if (cmd === '/flag') {
           const { unlocked } = convo.setFlag(args[0] ?? '')
           out(`[flag ${args[0]} set]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)

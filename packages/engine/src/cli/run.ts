@@ -1,10 +1,11 @@
-import { parseArgs } from 'node:util'
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { resolve, relative, isAbsolute } from 'node:path'
 import { formatIssue, isContentError, type ContentIssue } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
-import { loadNpcDir, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
+import { loadNpcFile, loadNpcs } from '../content/load-dir.ts'
+import type { Npc } from '../content/schema.ts'
 import { runChat } from './chat.ts'
+import { commandArgs, UsageError } from './args.ts'
 import { DiskEmbeddingCache } from '../lore/disk-cache.ts'
 import { indexLore } from '../lore/retrieve.ts'
 import { createGlmClient } from '../glm/client.ts'
@@ -41,22 +42,25 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'index':
         return await index(rest, io, say, complain)
       case 'schema':
+        commandArgs('schema', rest, {}, 'parley schema > content/npc.schema.json')
         say(JSON.stringify(npcJsonSchema(), null, 2))
         return 0
       case 'chat': {
-        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { provider: { type: 'string' }, dir: { type: 'string' } } })
+        const { values, positionals } = commandArgs('chat', rest, { provider: { type: 'string' }, dir: { type: 'string' } }, 'parley chat <npc-file-or-id> [--provider glm|scripted] [--dir content/npcs]')
         if (positionals.length !== 1) {
           complain('parley chat needs one NPC: a file path or an id in content/npcs\n\n' + USAGE)
           return 2
         }
-        const provider = values.provider
+        const provider = typeof values.provider === 'string' ? values.provider : undefined
+        const dir = typeof values.dir === 'string' ? values.dir : 'content/npcs'
         if (provider !== undefined && provider !== 'glm' && provider !== 'scripted') {
           complain(`--provider must be glm or scripted, not "${provider}"`)
           return 2
         }
-        const npc = await findNpc(positionals[0]!, values.dir ?? 'content/npcs', io)
+        const npc = await findNpc(positionals[0]!, dir, io, complain)
+        if (npc === 'broken') return 1
         if (!npc) {
-          complain(`no NPC "${positionals[0]}": give a file path, or an id from ${values.dir ?? 'content/npcs'} (run "parley lint" to list problems)`)
+          complain(`no NPC "${positionals[0]}": give a file path, or an id from ${dir} (run "parley lint" to list problems)`)
           return 2
         }
         return await runChat(npc, { ...io, provider })
@@ -72,6 +76,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 2
     }
   } catch (error) {
+    if (error instanceof UsageError) {
+      complain(error.message)
+      return 2
+    }
     if (isContentError(error)) {
       for (const issue of error.issues) complain(showIssue(issue, io.cwd))
       return 1
@@ -85,21 +93,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function lint(argv: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
-  const { values, positionals: args } = parseArgs({ args: argv, allowPositionals: true, options: { root: { type: 'string' } } })
-  const contentRoot = values.root === undefined ? undefined : resolve(io.cwd, values.root)
-  const paths = (args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p))
+async function lint(args: string[], io: CliIo, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+  const { values, positionals } = commandArgs('lint', args, { root: { type: 'string' } }, 'parley lint [--root DIR] [paths…]')
+  const contentRoot = typeof values.root === 'string' ? resolve(io.cwd, values.root) : undefined
+  const paths = (positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p))
   for (const p of contentRoot === undefined ? paths : [contentRoot, ...paths]) {
     if (!existsSync(p)) {
       complain(`no such file or folder: ${shown(p, io.cwd)}`)
       return 2
     }
   }
-  const { issues, files } = await loadNpcs(paths, { contentRoot })
+  const { issues, files, broken } = await loadNpcs(paths, { contentRoot })
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {
-    complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`)
+    const ok = files.length - broken.length
+    complain(`\n${problems} problem${problems === 1 ? '' : 's'} in ${broken.length} file${broken.length === 1 ? '' : 's'} (${ok} of ${files.length} NPC file${files.length === 1 ? '' : 's'} OK)`)
     return 1
   }
   say(`${files.length} NPC file${files.length === 1 ? '' : 's'} OK`)
@@ -111,7 +120,8 @@ async function index(args: string[], io: CliIo, say: (s: string) => void, compla
     complain('parley index embeds lore with GLM: set GLM_API_KEY (and GLM_BASE_URL for a compatible server); BM25 retrieval needs no index')
     return 2
   }
-  const { npcs, issues } = await loadNpcs((args.length ? args : ['content/npcs']).map((p) => resolve(io.cwd, p)))
+  const { positionals } = commandArgs('index', args, {}, 'parley index [paths…]')
+  const { npcs, issues } = await loadNpcs((positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p)))
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   if (issues.length) return 1
   const cache = new DiskEmbeddingCache(resolve(io.cwd, '.parley-cache/embeddings'))
@@ -123,12 +133,25 @@ async function index(args: string[], io: CliIo, say: (s: string) => void, compla
   return 0
 }
 
-async function findNpc(spec: string, dir: string, io: CliIo) {
+/**
+ * The NPC to chat with, by path or id. Other files' problems never stop it: they are mentioned in
+ * one line; when the id is not among the valid NPCs, the broken files' problems are listed.
+ */
+async function findNpc(spec: string, dir: string, io: CliIo, complain: (s: string) => void): Promise<Npc | 'broken' | undefined> {
   const asPath = resolve(io.cwd, spec)
-  if (existsSync(asPath)) return loadNpcFile(asPath)
+  if (existsSync(asPath) && !statSync(asPath).isDirectory()) return loadNpcFile(asPath)
   const folder = resolve(io.cwd, dir)
   if (!existsSync(folder)) return undefined
-  return (await loadNpcDir(folder)).find((n) => n.id === spec)
+  const { npcs, issues, broken } = await loadNpcs([folder])
+  const npc = npcs.find((n) => n.id === spec)
+  if (npc) {
+    if (broken.length) complain(`[left out ${broken.length} NPC file${broken.length === 1 ? '' : 's'} with problems: ${broken.map((f) => shown(f, io.cwd)).join(', ')} (run "parley lint")]`)
+    return npc
+  }
+  if (!issues.length) return undefined
+  complain(`no valid NPC "${spec}" in ${dir}; these files have problems:`)
+  for (const issue of issues) complain(showIssue(issue, io.cwd))
+  return 'broken'
 }
 
 /** One issue as `path:line:col: message`, paths relative to where the command runs. */

@@ -1,5 +1,10 @@
 export type ContentIssueCode =
   | 'yaml_syntax'
+  | 'tab_indent'
+  | 'bad_indent'
+  | 'unquoted_text'
+  | 'unclosed_bracket'
+  | 'invalid_key'
   | 'duplicate_key'
   | 'unknown_key'
   | 'invalid_type'

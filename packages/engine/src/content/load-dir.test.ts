@@ -25,12 +25,13 @@ describe('loadNpcDir', () => {
     const dir = mkdtempSync(join(tmpdir(), 'npcs-'))
     try {
       writeFileSync(join(dir, 'a.yaml'), npc('twin'))
-      writeFileSync(join(dir, 'b.yaml'), npc('twin'))
+      writeFileSync(join(dir, 'b.yaml'), '# the same NPC again\n' + npc('twin'))
       writeFileSync(join(dir, 'c.yaml'), npc('c', 'greting: hi\n'))
       const error = await loadNpcDir(dir).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ContentError)
-      const messages = (error as ContentError).issues.map((i) => `${i.path.replace(dir, '')}:${i.line}:${i.code}:${i.message}`)
-      expect(messages).toEqual([`/b.yaml:1:id_clash:NPC id "twin" is also used by ${join(dir, 'a.yaml')}`, '/c.yaml:5:unknown_key:unknown key "greting"'])
+      const messages = (error as ContentError).issues.map((i) => `${i.path.replace(dir, '')}:${i.line}:${i.col}:${i.code}:${i.message}`)
+      // The clash points at the id itself, not at 1:1.
+      expect(messages).toEqual([`/b.yaml:2:5:id_clash:NPC id "twin" is also used by ${join(dir, 'a.yaml')}`, '/c.yaml:5:1:unknown_key:unknown key "greting"'])
     } finally {
       rmSync(dir, { recursive: true })
     }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { parseNpc } from './parse.ts'
 import { defaultContentRoot, readLoreFile, readTextFile, type LoreFileProblem } from './lore-file.ts'
 import { ContentError, type ContentIssue } from './issues.ts'
+import { positionIn } from './positions.ts'
 import type { Npc } from './schema.ts'
 
 export interface LoadOptions {
@@ -31,30 +32,36 @@ export async function listNpcFiles(paths: readonly string[]): Promise<string[]> 
 }
 
 /**
- * Loads and validates NPC files (files or folders), collecting every problem in every file rather
- * than stopping at the first. An id used by two files is reported on the second, naming the first.
+ * Loads and validates NPC files (files or folders). One broken file never stops the others:
+ * `npcs` holds every valid NPC, `issues` every problem in every other file, `broken` the files
+ * that were left out. An id used by two files is reported at the second file's id, naming the first.
  */
-export async function loadNpcs(paths: readonly string[], options: LoadOptions = {}): Promise<{ npcs: Npc[]; issues: ContentIssue[]; files: string[] }> {
+export async function loadNpcs(paths: readonly string[], options: LoadOptions = {}): Promise<{ npcs: Npc[]; issues: ContentIssue[]; files: string[]; broken: string[] }> {
   const files = await listNpcFiles(paths)
-  const results = await Promise.all(files.map((f) => loadNpcFile(f, options).then((npc) => ({ npc }), (error: unknown) => ({ error }))))
+  const results = await Promise.all(files.map((f) => loadNpcFile(f, options).then((npc) => ({ npc }), (error: unknown) => ({ error, file: f }))))
   const issues: ContentIssue[] = []
   const npcs: Npc[] = []
+  const broken: string[] = []
   const byId = new Map<string, Npc>()
   for (const r of results) {
     if ('error' in r) {
       if (r.error instanceof ContentError) issues.push(...r.error.issues)
       else throw r.error
+      broken.push(r.file)
       continue
     }
     const prior = byId.get(r.npc.id)
     if (prior) {
-      issues.push({ path: r.npc.source, line: 1, col: 1, code: 'id_clash', message: `NPC id "${r.npc.id}" is also used by ${prior.source}`, hint: 'ids must be unique across files' })
+      const source = readTextFile(r.npc.source, r.npc.source)
+      const at = positionIn(typeof source === 'string' ? source : '', ['id'])
+      issues.push({ path: r.npc.source, ...at, code: 'id_clash', message: `NPC id "${r.npc.id}" is also used by ${prior.source}`, hint: 'ids must be unique across files' })
+      broken.push(r.npc.source)
       continue
     }
     byId.set(r.npc.id, r.npc)
     npcs.push(r.npc)
   }
-  return { npcs, issues, files }
+  return { npcs, issues, files, broken }
 }
 
 /** Every NPC in a folder; throws one ContentError listing all problems in all files. */

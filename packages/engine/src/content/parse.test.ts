@@ -92,7 +92,7 @@ describe('parseNpc', () => {
   it('reports a missing field at the mapping that lacks it', () => {
     const [issue] = issuesOf(valid.replace('    fact: The password is "swordfish".\n', ''))
     expect(at(issue!)).toEqual({ line: 9, col: 5, code: 'missing_field' })
-    expect(issue!.message).toBe('missing required field "fact" in secrets.0')
+    expect(issue!.message).toBe('missing required field "fact" in secrets[0]')
   })
 
   it('reports a condition with two keys', () => {
@@ -102,10 +102,12 @@ describe('parseNpc', () => {
     expect(issue!.hint).toBe('wrap several in "all: [...]" or "any: [...]"')
   })
 
-  it('reports YAML syntax errors at their position', () => {
+  it('reports YAML syntax errors at their position, and still lists the other problems', () => {
     const issues = issuesOf('id: x\nname: [unclosed\npersona: y\n')
-    expect(issues[0]!.code).toBe('yaml_syntax')
-    expect(issues[0]!.line).toBeGreaterThanOrEqual(2)
+    expect(issues.map(formatIssue)).toEqual([
+      'npc.yaml:1:1: missing required field "lines"',
+      'npc.yaml:2:7: this [ is never closed (end it with ] on the same line, or indent the lines that continue it)',
+    ])
   })
 
   it('reports all problems in a file at once, in file order, one line each', () => {

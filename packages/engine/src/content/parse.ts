@@ -2,7 +2,8 @@ import { parseDocument, LineCounter, type Document } from 'yaml'
 import type { z } from 'zod'
 import { npcSchema, type Npc } from './schema.ts'
 import { ContentError, type ContentIssue, type ContentIssueCode } from './issues.ts'
-import { keyNode, locate, position } from './positions.ts'
+import { formatPath, keyNode, locate, position } from './positions.ts'
+import { collectionKeys, flowCommaTraps, syntaxReport } from './syntax.ts'
 import { didYouMean } from './suggest.ts'
 import { checkReferences } from './references.ts'
 import { allowedKeys } from './schema-walk.ts'
@@ -57,24 +58,48 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     throw new ContentError(issues)
   }
 
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false })
-  let fatal = false
-  for (const error of doc.errors) {
-    const at = lineCounter.linePos(error.pos[0])
-    if (error.code === 'DUPLICATE_KEY') {
-      add('duplicate_key', at, 'duplicate key', 'each key may appear once in a mapping; remove or rename one')
-    } else {
-      fatal = true
-      add('yaml_syntax', at, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))
+  const yamlOptions = { uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: 'error' } as const
+  const original = new LineCounter()
+  // logLevel 'error': the parser's warnings (a list used as a key, say) become our issues, never process warnings.
+  const parsedText = parseDocument(text, { ...yamlOptions, lineCounter: original })
+  const syntax = syntaxReport(text, parsedText, original)
+  for (const issue of syntax.issues) add(issue.code, issue.at, issue.message, issue.hint)
+  if (syntax.fatal) throw new ContentError(issues)
+  const hasSyntaxErrors = issues.length > 0
+
+  // The rest of the file is checked as the hints would have it: with the quotes added and the
+  // indentation fixed, the parser sees the structure the writer meant. Anything it still cannot
+  // recover is left out, one top-level entry (`lines:`, `secrets:`, …) at a time.
+  let lineCounter = original
+  let doc = parsedText
+  let source = text
+  let checked = syntax
+  if (syntax.repaired !== undefined) {
+    const counter = new LineCounter()
+    const fixed = parseDocument(syntax.repaired, { ...yamlOptions, lineCounter: counter })
+    const again = syntaxReport(syntax.repaired, fixed, counter)
+    if (!again.fatal) {
+      lineCounter = counter
+      doc = fixed
+      source = syntax.repaired
+      checked = again
     }
   }
-  if (fatal) throw new ContentError(issues)
+  const badKeys = collectionKeys(doc, lineCounter)
+  for (const issue of badKeys) add(issue.code, issue.at, issue.message, issue.hint)
+  const traps = flowCommaTraps(doc, source, lineCounter)
+  for (const trap of traps) add(trap.code, trap.at, trap.message, trap.hint)
+  const trapKeys = new Set(traps.map((t) => t.keyOffset))
 
+  const done = () => {
+    issues.sort((a, b) => a.line - b.line || a.col - b.col)
+    return new ContentError(issues)
+  }
   let data: unknown
   try {
     data = doc.toJS({ maxAliasCount: 100 })
   } catch {
+    if (hasSyntaxErrors) throw done()
     add('too_complex', start, 'too many YAML aliases (a "billion laughs" file?)', 'write the values out instead of repeating anchors')
     throw new ContentError(issues)
   }
@@ -83,21 +108,26 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
     throw new ContentError(issues)
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    if (hasSyntaxErrors) throw done()
     add('invalid_type', position(lineCounter, doc.contents), 'an NPC file is a mapping of fields (id, name, persona, ...)')
     throw new ContentError(issues)
+  }
+  const addChecked: Add = (code, at, message, hint) => {
+    if (checked.broken(at.line)) return
+    if (hasSyntaxErrors && code === 'missing_field' && [...checked.swallowed].some((k) => message.startsWith(`missing required field "${k}"`))) return
+    add(code, at, message, hint)
   }
 
   const parsed = npcSchema.safeParse(data)
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) reportZodIssue(issue, data, doc, lineCounter, add)
+    for (const issue of parsed.error.issues) reportZodIssue(issue, data, doc, lineCounter, addChecked, trapKeys, badKeys.length > 0)
   }
   for (const ref of checkReferences(data as Record<string, unknown>)) {
     const { node, key } = locate(doc, ref.path)
-    add(ref.code, position(lineCounter, ref.atKey ? key : node), ref.message, ref.hint)
+    addChecked(ref.code, position(lineCounter, ref.atKey ? key : node), ref.message, ref.hint)
   }
   if (issues.length > 0 || !parsed.success) {
-    issues.sort((a, b) => a.line - b.line || a.col - b.col)
-    throw new ContentError(issues)
+    throw done()
   }
   const { $schema: _ignored, ...npc } = parsed.data
   if (npc.lore && options.readFile) {
@@ -120,13 +150,16 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
 
 type Add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => void
 
-function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, lineCounter: LineCounter, add: Add) {
-  const where = issue.path.join('.') || 'file'
+function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, lineCounter: LineCounter, add: Add, trapKeys: ReadonlySet<number>, badKeys: boolean) {
+  const where = formatPath(issue.path) || 'file'
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeys(npcSchema, issue.path).filter((k) => k !== '$schema')
       for (const name of issue.keys) {
-        add('unknown_key', position(lineCounter, keyNode(doc, issue.path, name)), `unknown key "${name}"`, didYouMean(name, allowed))
+        const node = keyNode(doc, issue.path, name)
+        // A flow-comma trap is reported as such; a list used as a key has no key node to point at.
+        if ((node?.range && trapKeys.has(node.range[0])) || (!node && badKeys)) continue
+        add('unknown_key', position(lineCounter, node), `unknown key "${name}"`, didYouMean(name, allowed))
       }
       return
     }
@@ -135,7 +168,7 @@ function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, l
       const field = String(issue.path.at(-1) ?? '')
       const value = valueAt(data, issue.path)
       if (!complete || value === undefined) {
-        const parent = issue.path.slice(0, -1).join('.')
+        const parent = formatPath(issue.path.slice(0, -1))
         add('missing_field', position(lineCounter, node), `missing required field "${field}"${parent ? ` in ${parent}` : ''}`)
       } else {
         add('invalid_type', position(lineCounter, node ?? key), `${where}: expected ${article(issue.expected)}, got ${describe(value)}`)

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 
 export interface Located {
   /** The deepest node the path reached. */
@@ -43,4 +43,21 @@ export function position(lineCounter: LineCounter, node: Node | null | undefined
   const offset = node?.range?.[0]
   if (offset === undefined) return { line: 1, col: 1 }
   return lineCounter.linePos(offset)
+}
+
+/** A position in the NPC's data, written one way everywhere: `secrets[1].unlock.all[0]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else out += out === '' ? String(segment) : `.${String(segment)}`
+  }
+  return out
+}
+
+/** Where the value at `path` sits in an NPC file's text (1:1 when it cannot be found). */
+export function positionIn(text: string, path: readonly PropertyKey[]): { line: number; col: number } {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, logLevel: 'silent' })
+  return position(lineCounter, locate(doc, path).node)
 }

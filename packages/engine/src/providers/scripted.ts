@@ -71,7 +71,10 @@ export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'r
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+    // The listener goes when the pause ends: one per chunk on one signal would pile up (and make
+    // Node warn about a listener leak) on any reply longer than ten chunks.
+    const onAbort = () => (clearTimeout(t), resolve())
+    const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms)
+    signal.addEventListener('abort', onAbort, { once: true })
   })
 }

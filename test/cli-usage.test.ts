@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { PassThrough } from 'node:stream'
+import { runCli } from '../packages/engine/src/cli/run.ts'
+import { ROOT } from './helpers/npcs.ts'
+
+async function cli(args: string[], input = '') {
+  const stdin = new PassThrough()
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d) => (out += d))
+  stderr.on('data', (d) => (err += d))
+  stdin.end(input)
+  const code = await runCli(args, { stdin, stdout, stderr, env: {}, cwd: ROOT })
+  return { code, stdout: out, stderr: err }
+}
+
+describe('the CLI tells a writer what went wrong with a command', () => {
+  it('an unknown option names itself and lists the options, with exit 2', async () => {
+    expect(await cli(['lint', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: 'parley lint: unknown option --bogus (lint takes no options)\nusage: parley lint [paths…]\n' })
+    expect(await cli(['chat', 'informant', '--bogus'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'parley chat: unknown option --bogus (options: --provider VALUE, --dir VALUE)\nusage: parley chat <npc-file-or-id> [--provider glm|scripted] [--dir content/npcs]\n',
+    })
+    expect((await cli(['chat', 'informant', '--provider'])).stderr).toBe(
+      'parley chat: --provider needs a value (options: --provider VALUE, --dir VALUE)\nusage: parley chat <npc-file-or-id> [--provider glm|scripted] [--dir content/npcs]\n',
+    )
+    expect(await cli(['schema', '-x'])).toEqual({ code: 2, stdout: '', stderr: 'parley schema: unknown option -x (schema takes no options)\nusage: parley schema > content/npc.schema.json\n' })
+  })
+
+  it('/give with a count that is not a whole number says so, and gives nothing', async () => {
+    const r = await cli(['chat', 'informant'], '/give gold abc\n/give gold 0\n/give gold 2.5\n/give\n/state\n')
+    expect(r.code).toBe(0)
+    const said = r.stdout.split('\n').filter((l) => l.startsWith('['))
+    expect(said.slice(1, 5)).toEqual([
+      '[the count must be a whole number of 1 or more, like /give gold 3, not "abc"]',
+      '[the count must be a whole number of 1 or more, like /give gold 3, not "0"]',
+      '[the count must be a whole number of 1 or more, like /give gold 3, not "2.5"]',
+      '[/give needs an item: /give ITEM [COUNT]; 透子的线人 takes red_gem, gold]',
+    ])
+    expect(r.stdout).toContain('items {}')
+    expect(r.stdout).not.toContain('NaN')
+  })
+})

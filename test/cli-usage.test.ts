@@ -18,7 +18,7 @@ async function cli(args: string[], input = '') {
 
 describe('the CLI tells a writer what went wrong with a command', () => {
   it('an unknown option names itself and lists the options, with exit 2', async () => {
-    expect(await cli(['lint', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: 'parley lint: unknown option --bogus (lint takes no options)\nusage: parley lint [paths…]\n' })
+    expect(await cli(['lint', '--bogus'])).toEqual({ code: 2, stdout: '', stderr: 'parley lint: unknown option --bogus (options: --root VALUE)\nusage: parley lint [--root DIR] [paths…]\n' })
     expect(await cli(['chat', 'informant', '--bogus'])).toEqual({
       code: 2,
       stdout: '',

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkHost, checkStateChange, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, KeyRing, scriptedProvider, type ContentIssue, type Provider, type ServerKind } from '@parley/engine'
+import { checkHost, checkStateChange, ContentError, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type ContentIssue, type Provider, type ServerKind } from '@parley/engine'
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
@@ -46,6 +46,8 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const npcDir = options.npcDir ?? e.PARLEY_NPC_DIR
   // One broken NPC file never stops the demo: it serves every valid NPC and says which were left out.
   const loaded = npcDir ? await loadNpcs([npcDir]) : await loadNpcs([join(contentDir, 'npcs')], { contentRoot: contentDir })
+  // With not one valid NPC there is nothing to serve: refuse to start, saying where each problem is.
+  if (loaded.npcs.length === 0 && loaded.issues.length) throw new ContentError(loaded.issues)
   if (loaded.issues.length) (options.onContentIssues ?? reportContentIssues)(loaded.issues, loaded.broken)
   const { broken } = loaded
   const npcList = loaded.npcs
@@ -217,7 +219,12 @@ function reportContentIssues(issues: readonly ContentIssue[], broken: readonly s
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { port, provider, store, ephemeralSigningKey, close } = await startDemoServer()
+  const { port, provider, store, ephemeralSigningKey, close } = await startDemoServer().catch((error: unknown) => {
+    // Broken content is the designer's to fix: say where, as `parley lint` does, not a stack trace.
+    if (!isContentError(error)) throw error
+    process.stderr.write(`no NPC file could be loaded (run \`pnpm parley lint\`):\n${error.issues.map(formatIssue).join('\n')}\n`)
+    process.exit(1)
+  })
   // Ctrl-C is how a demo is stopped: close and exit 0, so pnpm reports no failure. pnpm passes
   // the terminal's SIGINT on as well, so the handler stays installed for the second one.
   let stopping = false

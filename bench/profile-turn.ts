@@ -1,5 +1,6 @@
 /** `node --cpu-prof --conditions=@parley/source --import tsx profile-turn.ts`: a profile of convo.say against the emulator. */
-import { glmProvider, messageTokens, restoreConversation } from '@parley/engine'
+import { glmProvider, restoreConversation } from '@parley/engine'
+import { messageTokens } from '@parley/engine/unstable'
 import { startEmulatorProcess } from './lib.ts'
 import { informant, snapshotWithTurns } from './sections/common.ts'
 

@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createDialogueHandler, createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { createGlmClient, glmProvider, scriptedProvider, type Provider } from '@parley/engine'
+import { createDialogueHandler } from '@parley/engine/http'
 import { DiskEmbeddingCache, loadNpcDir } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 

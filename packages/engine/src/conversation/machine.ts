@@ -1,18 +1,51 @@
-import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate'
-import type { Npc } from '../content/schema.ts'
+/**
+ * The conversation machine: it owns the whole turn. `awaiting` the player; a line is answered in
+ * `busy` (`preparing` lore, then `calling` the model: `requesting`, `streaming`, `retrying`; then
+ * `acting` on the calls the model made, one decision at a time, and calling again); `ended`.
+ * Leaving a state stops what it invoked, so a cancelled or ended turn can never be answered late;
+ * timeouts are `after` transitions; the game's decisions are events.
+ */
+import { and, assertEvent, assign, emit, enqueueActions, setup } from 'xstate'
+import type { Npc, NpcAction } from '../content/schema.ts'
+import type { GameState } from '../conditions/types.ts'
 import type { GlmMessage } from '../glm/types.ts'
-import type { RetryInfo } from '../glm/client.ts'
-import type { Provider, ProviderReply } from '../providers/types.ts'
+import { isGlmError } from '../glm/errors.ts'
+import type { GlmTool } from '../actions/tools.ts'
+import { offeredActions, toolFor } from '../actions/tools.ts'
+import type { ActionCall, ActionOutcome, ActionSettings } from '../actions/types.ts'
+import { carriedOut, checkCall, closeRound, decideCall, emptyLog, flagsWithEffects, openRound, rejectCall, type ActionLog, type Round } from '../actions/round.ts'
+import { asOutcome, decideActor } from '../actions/decide.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
-import type { HistoryEntry } from '../prompt/history.ts'
-import { runTurn, type ActionCall, type ActionOutcome, type ActionRecord } from './turn-runner.ts'
-import { commitTurn, failTurn, giveItem, isExitPhrase, prepareTurn, setFlag, type ConversationData, type PreparedTurn } from './state.ts'
-import { describeFailure, type TurnFailure, type TurnResult, type ConversationStateName } from './results.ts'
+import { needsEmbeddings } from '../lore/retrieve.ts'
+import { halveHistory } from '../prompt/halve.ts'
+import { ProviderFailure, type Provider, type ProviderReply } from '../providers/types.ts'
+import { callActor, loreActor, type CallEvent } from './actors.ts'
+import { isExitPhrase } from './exit-phrases.ts'
+import { prepareTurn, type PreparedTurn } from './prepare.ts'
+import { commitTurn, failTurn, giveItem, setFlag, type ConversationData } from './state.ts'
+import { describeFailure, type TurnFailure, type TurnOutcome } from './results.ts'
 
 export interface QueuedLine {
   id: number
   text: string
   stream: boolean
+}
+
+/** The turn in flight: what it sends next and what its actions have done so far. */
+export interface TurnInFlight {
+  id: number
+  stream: boolean
+  prepared: PreparedTurn
+  /** The next call's request: grows by a round of tool calls and results after each `acting`. */
+  messages: GlmMessage[]
+  tools: GlmTool[]
+  /** Action rounds closed so far. */
+  rounds: number
+  round: Round | undefined
+  log: ActionLog
+  deciding: { call: ActionCall; action: NpcAction } | undefined
+  /** Times the history was halved after the model said the context was too long. */
+  halvings: number
 }
 
 export interface ConversationContext {
@@ -21,9 +54,8 @@ export interface ConversationContext {
   actions: ActionSettings
   embeddings: EmbeddingOptions | undefined
   data: ConversationData
-  ended: boolean
   queue: QueuedLine[]
-  current: (QueuedLine & { turn: PreparedTurn; endAfter?: boolean }) | undefined
+  turn: TurnInFlight | undefined
   /** The messages of the last call sent to the provider, for inspection panels. */
   lastRequest: GlmMessage[] | undefined
   /** Ids of the lore chunks in that call. */
@@ -36,7 +68,6 @@ export interface ConversationInput {
   actions?: ActionSettings | undefined
   embeddings?: EmbeddingOptions | undefined
   data: ConversationData
-  ended: boolean
 }
 
 export type ConversationEvent =
@@ -45,126 +76,54 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
-  | { type: 'turn.delta'; id: number; text: string }
-  | { type: 'turn.retry'; id: number; info: RetryInfo }
-  | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[] }
-  | { type: 'turn.acting'; id: number; calls: ActionCall[] }
-  | { type: 'action.applied'; id: number; action: string }
   | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
-  | { type: 'turn.failed'; id: number; error: unknown }
+  | CallEvent
 
 export type ConversationEmitted =
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retrying'; id: number; attempt: number; error: TurnFailure }
-  | { type: 'turn.completed'; id: number; result: TurnResult }
+  | { type: 'turn.completed'; id: number; result: TurnOutcome }
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
-  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
-  | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' | 'action' }
   | { type: 'action.requested'; id: number; call: ActionCall }
 
-type CallerEvent =
-  | { type: 'call'; id: number; turn: PreparedTurn; stream: boolean }
-  | { type: 'cancel'; id: number }
-  | { type: 'resolve'; callId: string; outcome: ActionOutcome }
+/** At most this many halvings of history for one turn; then the failure stands. */
+const MAX_HALVINGS = 4
 
-export interface ActionSettings {
-  /** Decides each action the model asks for; without it the game answers with `resolveAction`. */
-  handler?: ((call: ActionCall) => ActionOutcome | Promise<ActionOutcome>) | undefined
-  /** How long the game has to answer before the action counts as refused. Default 10 s. */
-  timeoutMs?: number | undefined
+/** Conditions as the turn's carried-out actions left them: gifts as they are now, flags with the effects so far. */
+function workingState(context: ConversationContext): GameState {
+  const turn = context.turn!
+  return { ...turn.prepared.state, items: context.data.items, flags: flagsWithEffects(context.data.flags, turn.log.effects) }
+}
+
+function nextTools(context: ConversationContext, rounds: number): GlmTool[] {
+  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolFor) : []
 }
 
 /**
- * Makes the provider calls for one conversation, one turn at a time. It lives as long as the
- * conversation (an actor per turn cost more than the rest of the engine's turn), takes `call`,
- * `cancel` and the game's `resolve`, and answers with events carrying the turn's id, so a late
- * answer to a cancelled turn is recognised and dropped.
+ * Ends the turn in history and data. A reply commits the exchange. Without one (a failure, a
+ * cancel, the end), the turn leaves nothing unless the game carried out an action: that is a
+ * fact of the game's world, so its effects apply and history records the whole exchange with
+ * the NPC's fallback line as its answer.
  */
-const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; actions: ActionSettings }>(({ sendBack, receive, input }) => {
-  let running: { id: number; controller: AbortController } | undefined
-  const decisions = new Map<string, (outcome: ActionOutcome) => void>()
-  // A game may answer inside its `action.requested` listener, before the call is awaited here.
-  const early = new Map<string, ActionOutcome>()
-  const decide = (call: ActionCall, signal: AbortSignal): Promise<ActionOutcome> =>
-    new Promise((resolve) => {
-      const answered = early.get(call.id)
-      if (answered) {
-        early.delete(call.id)
-        return resolve(answered)
-      }
-      const timeoutMs = input.actions.timeoutMs ?? 10_000
-      const timer = setTimeout(() => finish({ ok: false, reason: `the game did not answer within ${timeoutMs} ms` }), timeoutMs)
-      const finish = (outcome: ActionOutcome) => {
-        clearTimeout(timer)
-        decisions.delete(call.id)
-        resolve(outcome)
-      }
-      signal.addEventListener('abort', () => finish({ ok: false, reason: 'cancelled' }), { once: true })
-      decisions.set(call.id, finish)
-      if (input.actions.handler) {
-        Promise.resolve()
-          .then(() => input.actions.handler!(call))
-          .then(finish, (error: unknown) => finish({ ok: false, reason: `the game failed: ${error instanceof Error ? error.message : String(error)}` }))
-      }
-    })
-  receive((event) => {
-    if (event.type === 'resolve') {
-      const waiting = decisions.get(event.callId)
-      if (waiting) waiting(event.outcome)
-      else if (running) early.set(event.callId, event.outcome)
-      return
-    }
-    if (event.type === 'cancel') {
-      if (running?.id === event.id) running.controller.abort()
-      running = undefined
-      return
-    }
-    const controller = new AbortController()
-    const { id } = event
-    running = { id, controller }
-    early.clear()
-    const settle = (e: ConversationEvent) => {
-      // Aborting a call that already finished still makes ky and undici build a DOMException with
-      // a stack trace, so a settled call is simply forgotten.
-      if (running?.id === id) running = undefined
-      sendBack(e)
-    }
-    const prepared = event.turn.withLore
-      ? event.turn.withLore().then((done) => {
-          sendBack({ type: 'turn.prepared', id, ...done })
-          return { ...event.turn, ...done }
-        })
-      : Promise.resolve(event.turn)
-    prepared
-      .then((turn) =>
-        runTurn(input.npc, input.provider, turn, {
-          signal: controller.signal,
-          stream: event.stream,
-          onDelta: (text) => sendBack({ type: 'turn.delta', id, text }),
-          onRetry: (info) => sendBack({ type: 'turn.retry', id, info }),
-          onActing: (calls) => sendBack({ type: 'turn.acting', id, calls }),
-          decide: (call) => decide(call, controller.signal),
-          onApplied: (action) => sendBack({ type: 'action.applied', id, action: action.name }),
-        }),
-      )
-      .then(
-        (run) => settle({ type: 'turn.done', id, reply: run.reply, extra: run.extra, actions: run.actions }),
-        (error: unknown) => settle({ type: 'turn.failed', id, error }),
-      )
-  })
-  return () => running?.controller.abort()
-})
+function settle(context: ConversationContext, reply: string | undefined, failed: boolean): { data: ConversationData; byAction: string[]; byTurn: string[] } {
+  const turn = context.turn!
+  const log = turn.round ? closeRound(turn.round, turn.log) : turn.log
+  if (reply === undefined && !carriedOut(log)) return { data: failed ? failTurn(context.data) : context.data, byAction: [], byTurn: [] }
+  let data = context.data
+  const byAction: string[] = []
+  for (const effect of log.effects) {
+    if (!effect.set_flag) continue
+    const change = setFlag(context.npc, data, effect.set_flag, true)
+    data = change.data
+    byAction.push(...change.unlocked)
+  }
+  const committed = commitTurn(context.npc, data, turn.prepared, reply ?? context.npc.lines.fallback, log.entries)
+  const failures = failed ? context.data.failures + 1 : reply === undefined ? context.data.failures : 0
+  return { data: { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
+}
 
-const idleState = (ctx: ConversationContext, queued: number): ConversationStateName => (ctx.ended ? 'ended' : queued > 0 ? 'thinking' : 'awaiting')
-
-/**
- * One conversation with one NPC. States a game can show: `awaiting` the player, `thinking`
- * (request sent), `streaming` (reply arriving), `retrying` (a failed attempt is being retried),
- * `acting` (the model asked for actions; the game decides), `ended`. Player lines are queued and
- * answered strictly in order.
- */
 export const conversationMachine = setup({
   types: {
     context: {} as ConversationContext,
@@ -172,200 +131,339 @@ export const conversationMachine = setup({
     input: {} as ConversationInput,
     emitted: {} as ConversationEmitted,
   },
-  actors: { caller: callerActor },
+  actors: { call: callActor, lore: loreActor, decide: decideActor },
+  delays: {
+    actionTimeout: ({ context }) => context.actions.timeoutMs ?? 10_000,
+  },
   guards: {
-    isEnded: ({ context }) => context.ended,
     queueEmpty: ({ context }) => context.queue.length === 0,
     headIsEmpty: ({ context }) => context.queue[0]!.text.trim() === '',
     headIsExit: ({ context }) => isExitPhrase(context.npc, context.queue[0]!.text),
-    isCurrent: ({ context, event }) => 'id' in event && context.current?.id === event.id,
+    needsLore: ({ context }) => !!context.npc.lore && needsEmbeddings(context.npc, context.embeddings),
+    cancelsTurn: ({ context, event }) => {
+      assertEvent(event, 'turn.cancel')
+      return context.turn?.id === event.id
+    },
+    asksToAct: ({ event }) => {
+      assertEvent(event, 'call.done')
+      return !!event.reply.toolCalls?.length
+    },
+    /** The model called actions although none were offered any more (the round cap): it must speak. */
+    actsPastCap: ({ context, event }) => {
+      assertEvent(event, 'call.done')
+      return !!event.reply.toolCalls?.length && context.turn!.tools.length === 0
+    },
+    turnEnds: ({ context }) => context.turn!.log.effects.some((e) => e.end_conversation),
+    failureEnds: ({ context }) => context.data.failures + 1 >= context.npc.max_failures || (carriedOut(context.turn!.log) && context.turn!.log.effects.some((e) => e.end_conversation)),
+    contextExceeded: ({ context, event }) => {
+      assertEvent(event, 'call.failed')
+      const error = event.error
+      return isGlmError(error) && (error.kind as string) === 'context_exceeded' && context.turn!.halvings < MAX_HALVINGS && !!halveHistory(context.npc, context.turn!.messages)
+    },
+    roundDone: ({ context }) => context.turn!.round!.waiting.length === 0,
+    headCallInvalid: ({ context }) => !checkCall(context.npc, workingState(context), context.turn!.round!.waiting[0]!).ok,
+    hasHandler: ({ context }) => !!context.actions.handler,
+    answersDecision: ({ context, event }) => {
+      assertEvent(event, 'action.resolve')
+      return context.turn?.deciding?.call.id === event.callId
+    },
   },
   actions: {
     enqueue: assign({
-      queue: ({ context, event }) => (event.type === 'player.say' ? [...context.queue, { id: event.id, text: event.text, stream: event.stream }] : context.queue),
+      queue: ({ context, event }) => {
+        assertEvent(event, 'player.say')
+        return [...context.queue, { id: event.id, text: event.text, stream: event.stream }]
+      },
     }),
     answerNudge: enqueueActions(({ context, enqueue }) => {
       const [head, ...rest] = context.queue
       enqueue.assign({ queue: rest })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'nudge', text: context.npc.lines.nudge, state: idleState(context, rest.length), unlocked: [] } })
+      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'nudge', text: context.npc.lines.nudge, unlocked: [] } })
     }),
     answerFarewell: enqueueActions(({ context, enqueue }) => {
       const [head, ...rest] = context.queue
-      enqueue.assign({ queue: rest, ended: true })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'farewell', text: context.npc.lines.farewell, state: 'ended', unlocked: [] } })
+      enqueue.assign({ queue: rest })
+      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'farewell', text: context.npc.lines.farewell, unlocked: [] } })
     }),
-    prepareHead: enqueueActions(({ context, enqueue }) => {
+    beginTurn: assign(({ context }) => {
       const [head, ...rest] = context.queue
-      const turn = prepareTurn(context.npc, context.data, head!.text, context.embeddings)
-      enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.withLore ? undefined : turn.messages, lastLore: turn.lore })
-      if (!turn.withLore) enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages, lore: turn.lore })
-      enqueue.sendTo('caller', { type: 'call', id: head!.id, turn, stream: head!.stream })
+      const prepared = prepareTurn(context.npc, context.data, head!.text, context.embeddings)
+      const turn: TurnInFlight = { id: head!.id, stream: head!.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, halvings: 0 }
+      return { queue: rest, turn }
     }),
-    acting: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'turn.acting') return
-      for (const call of event.calls) enqueue.emit({ type: 'action.requested', id: event.id, call })
+    sendRequest: enqueueActions(({ context, enqueue }) => {
+      const turn = context.turn!
+      enqueue.assign({ lastRequest: turn.messages, lastLore: turn.prepared.lore })
+      enqueue.emit({ type: 'request.sent', id: turn.id, messages: turn.messages, lore: turn.prepared.lore })
     }),
-    applied: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'action.applied' || !context.current) return
-      const effect = context.npc.actions.find((a) => a.name === event.action)?.effect
-      if (effect?.set_flag) {
-        const { data, unlocked } = setFlag(context.npc, context.data, effect.set_flag, true)
-        enqueue.assign({ data })
-        for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
-      }
-      if (effect?.end_conversation) enqueue.assign({ current: { ...context.current, endAfter: true } })
+    emitDelta: emit(({ context, event }) => {
+      assertEvent(event, 'call.delta')
+      return { type: 'turn.delta' as const, id: context.turn!.id, text: event.text }
     }),
-    forwardDecision: sendTo('caller', ({ event }) => (event.type === 'action.resolve' ? { type: 'resolve' as const, callId: event.callId, outcome: event.outcome } : { type: 'cancel' as const, id: -1 })),
-    prepared: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.prepared' || !context.current) return
-      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore } } })
-      enqueue.emit({ type: 'request.sent', id: event.id, messages: event.messages, lore: event.lore })
+    emitRetry: emit(({ context, event }) => {
+      assertEvent(event, 'call.retry')
+      return { type: 'turn.retrying' as const, id: context.turn!.id, attempt: event.info.attempt, error: describeFailure(event.info.error) }
     }),
-    emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
-    emitRetry: emit(({ context, event }) => ({
-      type: 'turn.retrying' as const,
-      id: context.current!.id,
-      attempt: event.type === 'turn.retry' ? event.info.attempt : 0,
-      error: describeFailure(event.type === 'turn.retry' ? event.info.error : undefined),
-    })),
+    halveHistory: assign(({ context }) => {
+      const turn = context.turn!
+      return { turn: { ...turn, messages: halveHistory(context.npc, turn.messages)!, halvings: turn.halvings + 1 } }
+    }),
+    openRound: assign(({ context, event }) => {
+      assertEvent(event, 'call.done')
+      return { turn: { ...context.turn!, round: openRound(event.reply.text, event.reply.toolCalls!) } }
+    }),
+    rejectHead: assign(({ context }) => {
+      const turn = context.turn!
+      const check = checkCall(context.npc, workingState(context), turn.round!.waiting[0]!)
+      const next = rejectCall(turn.round!, turn.log, check.ok ? 'not available now' : check.reason)
+      return { turn: { ...turn, ...next } }
+    }),
+    requestDecision: enqueueActions(({ context, enqueue }) => {
+      const turn = context.turn!
+      const check = checkCall(context.npc, workingState(context), turn.round!.waiting[0]!)
+      if (!check.ok) return
+      enqueue.assign({ turn: { ...turn, deciding: { call: check.call, action: check.action } } })
+      enqueue.emit({ type: 'action.requested', id: turn.id, call: check.call })
+    }),
+    decide: assign(({ context }, params: { outcome: ActionOutcome }) => {
+      const turn = context.turn!
+      const { call, action } = turn.deciding!
+      return { turn: { ...turn, ...decideCall(turn.round!, turn.log, call, action, params.outcome), deciding: undefined } }
+    }),
+    closeRound: assign(({ context }) => {
+      const turn = context.turn!
+      const log = closeRound(turn.round!, turn.log)
+      const messages = [...turn.messages, ...log.entries.slice(turn.log.entries.length)]
+      const rounds = turn.rounds + 1
+      const next = { ...turn, log, round: undefined, rounds, messages }
+      return { turn: { ...next, tools: nextTools({ ...context, turn: next }, rounds) } }
+    }),
     commit: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.done' || !context.current) return
-      const { data, unlocked } = commitTurn(context.npc, context.data, context.current.turn, event.reply.text, event.extra)
-      const ended = context.ended || !!context.current.endAfter
-      enqueue.assign({ data, current: undefined, ended })
-      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
-      enqueue.emit({
-        type: 'turn.completed',
-        id: context.current.id,
-        result: {
-          kind: 'reply',
-          text: event.reply.text,
-          state: ended ? 'ended' : idleState(context, context.queue.length),
-          unlocked,
-          ...(event.actions?.length && { actions: event.actions }),
-          finishReason: event.reply.finishReason,
-          usage: event.reply.usage,
-          requestId: event.reply.requestId,
-        },
-      })
+      assertEvent(event, 'call.done')
+      const turn = context.turn!
+      const { data, byAction, byTurn } = settle(context, event.reply.text, false)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
+      enqueue.emit({ type: 'turn.completed', id: turn.id, result: replyResult(event.reply, [...byAction, ...byTurn], turn.log) })
     }),
-    fail: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.failed' || !context.current) return
-      const data = failTurn(context.data)
-      const ended = data.failures >= context.npc.max_failures
-      enqueue.assign({ data, current: undefined, ended })
+    failTurn: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const turn = context.turn!
+      const { data, byAction, byTurn } = settle(context, undefined, true)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
       enqueue.emit({
         type: 'turn.completed',
-        id: context.current.id,
+        id: turn.id,
         result: {
           kind: 'fallback',
           text: context.npc.lines.fallback,
-          state: ended ? 'ended' : idleState(context, context.queue.length),
-          unlocked: [],
-          error: describeFailure(event.error),
+          unlocked: [...byAction, ...byTurn],
+          error: describeFailure(params.error),
+          ...(turn.log.records.length > 0 && { actions: [...turn.log.records] }),
         },
       })
     }),
-    cancel: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.cancel') return
-      if (context.current?.id === event.id) {
-        enqueue.sendTo('caller', { type: 'cancel', id: event.id })
-        enqueue.assign({ current: undefined })
-      } else {
-        enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
-      }
+    /** The turn stops without an answer (cancelled, or the conversation ended). */
+    abandonTurn: enqueueActions(({ context, enqueue }, params: { reason: 'ended' | 'aborted' }) => {
+      const turn = context.turn
+      if (!turn) return
+      const { data, byAction, byTurn } = settle(context, undefined, false)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
+      enqueue.emit({ type: 'turn.rejected', id: turn.id, reason: params.reason })
+    }),
+    dropQueued: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'turn.cancel')
+      if (!context.queue.some((q) => q.id === event.id)) return
+      enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
       enqueue.emit({ type: 'turn.rejected', id: event.id, reason: 'aborted' })
     }),
     give: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'game.give') return
+      assertEvent(event, 'game.give')
       const { data, unlocked } = giveItem(context.npc, context.data, event.item, event.count)
       enqueue.assign({ data })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'give' })
     }),
     flag: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'game.flag') return
+      assertEvent(event, 'game.flag')
       const { data, unlocked } = setFlag(context.npc, context.data, event.name, event.on)
       enqueue.assign({ data })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
-    }),
-    end: enqueueActions(({ context, enqueue }) => {
-      if (context.current) {
-        enqueue.sendTo('caller', { type: 'cancel', id: context.current.id })
-        enqueue.emit({ type: 'turn.rejected', id: context.current.id, reason: 'ended' })
-      }
-      enqueue.assign({ ended: true, current: undefined })
     }),
     rejectQueue: enqueueActions(({ context, enqueue }) => {
       for (const q of context.queue) enqueue.emit({ type: 'turn.rejected', id: q.id, reason: 'ended' })
       enqueue.assign({ queue: [] })
     }),
-    rejectEvent: emit(({ event }) => ({ type: 'turn.rejected' as const, id: event.type === 'player.say' ? event.id : -1, reason: 'ended' as const })),
+    rejectLine: emit(({ event }) => {
+      assertEvent(event, 'player.say')
+      return { type: 'turn.rejected' as const, id: event.id, reason: 'ended' as const }
+    }),
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], current: undefined, lastRequest: undefined, lastLore: [] }),
-  invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc, actions: context.actions }) },
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
     'game.flag': { actions: 'flag' },
-    'game.end': { actions: 'end', target: '.ended' },
+    'game.end': { actions: { type: 'abandonTurn', params: { reason: 'ended' } }, target: '.ended' },
   },
   states: {
     dispatch: {
       always: [
-        { guard: 'isEnded', target: 'ended' },
         { guard: 'queueEmpty', target: 'awaiting' },
         { guard: 'headIsEmpty', actions: 'answerNudge', target: 'dispatch', reenter: true },
         { guard: 'headIsExit', actions: 'answerFarewell', target: 'ended' },
-        { actions: 'prepareHead', target: 'busy' },
+        { guard: 'needsLore', actions: 'beginTurn', target: 'busy.preparing' },
+        { actions: 'beginTurn', target: 'busy.calling' },
       ],
     },
     awaiting: {
       on: { 'player.say': { actions: 'enqueue', target: 'dispatch' } },
     },
     busy: {
-      initial: 'thinking',
       on: {
         'player.say': { actions: 'enqueue' },
-        'turn.prepared': { guard: 'isCurrent', actions: 'prepared' },
-        'turn.acting': { guard: 'isCurrent', actions: 'acting', target: '.acting' },
-        'action.applied': { guard: 'isCurrent', actions: 'applied' },
-        'action.resolve': { actions: 'forwardDecision' },
-        'turn.done': { guard: 'isCurrent', actions: 'commit', target: 'dispatch' },
-        'turn.failed': { guard: 'isCurrent', actions: 'fail', target: 'dispatch' },
         'turn.cancel': [
-          { guard: 'isCurrent', actions: 'cancel', target: 'dispatch' },
-          { actions: 'cancel' },
+          { guard: 'cancelsTurn', actions: { type: 'abandonTurn', params: { reason: 'aborted' } }, target: 'dispatch' },
+          { actions: 'dropQueued' },
         ],
       },
+      initial: 'calling',
       states: {
-        thinking: {
-          on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
+        /** Embedding retrieval: the request is finished once the lore is in. */
+        preparing: {
+          invoke: {
+            src: 'lore',
+            input: ({ context }) => ({ retrieve: context.turn!.prepared.withLore! }),
+            onDone: {
+              actions: assign(({ context, event }) => ({ turn: { ...context.turn!, messages: event.output.messages, prepared: { ...context.turn!.prepared, lore: event.output.lore } } })),
+              target: 'calling',
+            },
+            onError: [
+              { guard: 'failureEnds', actions: { type: 'failTurn', params: ({ event }) => ({ error: event.error }) }, target: '#conversation.ended' },
+              { actions: { type: 'failTurn', params: ({ event }) => ({ error: event.error }) }, target: '#conversation.dispatch' },
+            ],
           },
         },
-        retrying: {
+        /** One call to the model; leaving this state aborts it. */
+        calling: {
+          entry: 'sendRequest',
+          invoke: {
+            src: 'call',
+            input: ({ context }) => {
+              const turn = context.turn!
+              const p = turn.prepared
+              return { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools } }
+            },
+          },
+          initial: 'requesting',
           on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry' },
+            'call.done': [
+              { guard: and(['actsPastCap', 'failureEnds']), actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.ended' },
+              { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
+              { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
+              { guard: 'turnEnds', actions: 'commit', target: '#conversation.ended' },
+              { actions: 'commit', target: '#conversation.dispatch' },
+            ],
+            'call.failed': [
+              { guard: 'contextExceeded', actions: 'halveHistory', target: 'calling', reenter: true },
+              { guard: 'failureEnds', actions: { type: 'failTurn', params: ({ event }) => ({ error: failure(event) }) }, target: '#conversation.ended' },
+              { actions: { type: 'failTurn', params: ({ event }) => ({ error: failure(event) }) }, target: '#conversation.dispatch' },
+            ],
+          },
+          states: {
+            requesting: {
+              on: {
+                'call.delta': { actions: 'emitDelta', target: 'streaming' },
+                'call.retry': { actions: 'emitRetry', target: 'retrying' },
+              },
+            },
+            retrying: {
+              on: {
+                'call.delta': { actions: 'emitDelta', target: 'streaming' },
+                'call.retry': { actions: 'emitRetry' },
+              },
+            },
+            streaming: {
+              on: { 'call.delta': { actions: 'emitDelta' } },
+            },
           },
         },
-        streaming: {
-          on: { 'turn.delta': { guard: 'isCurrent', actions: 'emitDelta' } },
-        },
+        /** The model asked for actions: each call is checked against the state as the turn left it, then decided by the game. */
         acting: {
-          on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
+          initial: 'checking',
+          states: {
+            checking: {
+              always: [
+                { guard: 'roundDone', actions: 'closeRound', target: '#conversation.busy.calling' },
+                { guard: 'headCallInvalid', actions: 'rejectHead', target: 'checking', reenter: true },
+                { guard: 'hasHandler', actions: 'requestDecision', target: 'deciding.byHandler' },
+                { actions: 'requestDecision', target: 'deciding.byGame' },
+              ],
+            },
+            deciding: {
+              after: {
+                actionTimeout: {
+                  actions: { type: 'decide', params: ({ context }) => ({ outcome: { ok: false as const, reason: `the game did not answer within ${context.actions.timeoutMs ?? 10_000} ms` } }) },
+                  target: 'checking',
+                },
+              },
+              on: {
+                'action.resolve': {
+                  guard: 'answersDecision',
+                  actions: { type: 'decide', params: ({ event }) => ({ outcome: asOutcome(event.outcome) }) },
+                  target: 'checking',
+                },
+              },
+              initial: 'byGame',
+              states: {
+                byGame: {},
+                byHandler: {
+                  invoke: {
+                    src: 'decide',
+                    input: ({ context }) => ({ call: context.turn!.deciding!.call, handler: context.actions.handler! }),
+                    onDone: { actions: { type: 'decide', params: ({ event }) => ({ outcome: asOutcome(event.output) }) }, target: '#conversation.busy.acting.checking' },
+                  },
+                },
+              },
+            },
           },
         },
       },
     },
     ended: {
       entry: 'rejectQueue',
-      on: { 'player.say': { actions: 'rejectEvent' } },
+      on: {
+        'player.say': { actions: 'rejectLine' },
+        // Already ended: nothing to end again (the conversation says so to the game).
+        'game.end': {},
+      },
     },
   },
 })
+
+function actionLoop(): ProviderFailure {
+  return new ProviderFailure('action_loop', 'the model kept calling actions after the round cap')
+}
+
+function failure(event: ConversationEvent): unknown {
+  assertEvent(event, 'call.failed')
+  return event.error
+}
+
+function replyResult(reply: ProviderReply, unlocked: string[], log: ActionLog): TurnOutcome {
+  return {
+    kind: 'reply',
+    text: reply.text,
+    unlocked,
+    ...(log.records.length > 0 && { actions: [...log.records] }),
+    finishReason: reply.finishReason,
+    usage: reply.usage,
+    requestId: reply.requestId,
+  }
+}
+

@@ -1,6 +1,8 @@
 /** @module @parley/engine/redis: conversations in Redis, so any server can serve any conversation. */
 import { createClient, type RedisClientType } from 'redis'
-import type { ConversationStore, StoredConversation } from './types.ts'
+import { StoreUnavailableError, type ConversationStore, type StoredConversation } from './types.ts'
+
+export { StoreUnavailableError }
 
 // Compare-and-set in one round trip: write only if the stored version is the one the caller read.
 const PUT = `
@@ -10,14 +12,6 @@ redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2], 'owner', AR
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
-
-/** Redis could not be reached: the handler answers 503, and the conversation is untouched. */
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError'
-  constructor(cause: unknown) {
-    super(`the conversation store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-  }
-}
 
 async function guard<T>(op: () => Promise<T>): Promise<T> {
   try {

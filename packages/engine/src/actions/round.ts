@@ -46,7 +46,12 @@ export function flagsWithEffects(flags: readonly string[], effects: readonly Eff
  * earlier calls left (an action whose `when` says "not twice" is refused the second time).
  */
 export function checkCall(npc: Npc, state: GameState, call: GlmToolCall): { ok: true; call: ActionCall; action: NpcAction } | { ok: false; reason: string } {
-  const check = parseCall(offeredActions(npc, state), call.function.name, call.function.arguments)
+  const offered = offeredActions(npc, state)
+  const name = call.function.name
+  if (!offered.some((a) => a.name === name) && npc.actions.some((a) => a.name === name)) {
+    return { ok: false, reason: `"${name}" is not available now: its condition does not hold (it may have just been done)` }
+  }
+  const check = parseCall(offered, name, call.function.arguments)
   if (!check.ok) return check
   return { ok: true, call: { id: call.id, name: check.action.name, args: check.args }, action: check.action }
 }

@@ -337,6 +337,7 @@ export const conversationMachine = setup({
         /** Embedding retrieval: the request is finished once the lore is in. */
         preparing: {
           invoke: {
+            id: 'lore',
             src: 'lore',
             input: ({ context }) => ({ retrieve: context.turn!.prepared.withLore! }),
             onDone: {
@@ -353,6 +354,7 @@ export const conversationMachine = setup({
         calling: {
           entry: 'sendRequest',
           invoke: {
+            id: 'call',
             src: 'call',
             input: ({ context }) => {
               const turn = context.turn!
@@ -424,6 +426,7 @@ export const conversationMachine = setup({
                 byGame: {},
                 byHandler: {
                   invoke: {
+                    id: 'decide',
                     src: 'decide',
                     input: ({ context }) => ({ call: context.turn!.deciding!.call, handler: context.actions.handler! }),
                     onDone: { actions: { type: 'decide', params: ({ event }) => ({ outcome: asOutcome(event.output) }) }, target: '#conversation.busy.acting.checking' },

@@ -10,7 +10,7 @@ import { ROOT } from './helpers/npcs.ts'
 const emulator = useEmulator()
 const keeperPath = `${ROOT}test/fixtures/machine/keeper.yaml`
 const keeper = (): Npc => parseNpc(readFileSync(keeperPath, 'utf8'), keeperPath)
-const glm = () => glmProvider({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { maxRetries: 0 } })
+const glm = () => glmProvider({ apiKey: emulator().apiKey, baseUrl: emulator().url, retry: { limit: 0 } })
 
 /** Process warnings (MaxListenersExceededWarning and the like) during a test fail it. */
 let warnings: string[] = []

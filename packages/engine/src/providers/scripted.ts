@@ -73,7 +73,7 @@ export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'r
   const reply = acted ?? matchReply(turn)
   if (acted && last?.role === 'tool') {
     // An authored line assumes its action happened; if the game refused it, the default is said.
-    const said = /"status":"done"/.test(last.content) ? reply.say : (turn.script.default ?? '……')
+    const said = /"status":"done"/.test(last.content) ? acted.say : (turn.script.default ?? '……')
     return [said, ...reveals].join('\n')
   }
   if (reveals.length > 0) return reveals.join('\n')

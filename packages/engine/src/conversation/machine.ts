@@ -137,8 +137,8 @@ export const conversationMachine = setup({
   },
   guards: {
     queueEmpty: ({ context }) => context.queue.length === 0,
-    headIsEmpty: ({ context }) => context.queue[0]!.text.trim() === '',
-    headIsExit: ({ context }) => isExitPhrase(context.npc, context.queue[0]!.text),
+    isEmptyLine: (_, params: { line: QueuedLine }) => params.line.text.trim() === '',
+    isExitLine: ({ context }, params: { line: QueuedLine }) => isExitPhrase(context.npc, params.line.text),
     needsLore: ({ context }) => !!context.npc.lore && needsEmbeddings(context.npc, context.embeddings),
     cancelsTurn: ({ context, event }) => {
       assertEvent(event, 'turn.cancel')
@@ -175,21 +175,14 @@ export const conversationMachine = setup({
         return [...context.queue, { id: event.id, text: event.text, stream: event.stream }]
       },
     }),
-    answerNudge: enqueueActions(({ context, enqueue }) => {
-      const [head, ...rest] = context.queue
-      enqueue.assign({ queue: rest })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'nudge', text: context.npc.lines.nudge, unlocked: [] } })
-    }),
-    answerFarewell: enqueueActions(({ context, enqueue }) => {
-      const [head, ...rest] = context.queue
-      enqueue.assign({ queue: rest })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'farewell', text: context.npc.lines.farewell, unlocked: [] } })
-    }),
-    beginTurn: assign(({ context }) => {
-      const [head, ...rest] = context.queue
-      const prepared = prepareTurn(context.npc, context.data, head!.text, context.embeddings)
-      const turn: TurnInFlight = { id: head!.id, stream: head!.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, halvings: 0 }
-      return { queue: rest, turn }
+    dropHead: assign({ queue: ({ context }) => context.queue.slice(1) }),
+    answerNudge: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'nudge' as const, text: context.npc.lines.nudge, unlocked: [] } })),
+    answerFarewell: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'farewell' as const, text: context.npc.lines.farewell, unlocked: [] } })),
+    beginTurn: assign(({ context }, params: { line: QueuedLine }) => {
+      const { line } = params
+      const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
+      const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, halvings: 0 }
+      return { turn }
     }),
     sendRequest: enqueueActions(({ context, enqueue }) => {
       const turn = context.turn!
@@ -312,17 +305,26 @@ export const conversationMachine = setup({
     'game.end': { actions: { type: 'abandonTurn', params: { reason: 'ended' } }, target: '.ended' },
   },
   states: {
+    /** Answers the queued lines in order, once a turn is done. */
     dispatch: {
       always: [
         { guard: 'queueEmpty', target: 'awaiting' },
-        { guard: 'headIsEmpty', actions: 'answerNudge', target: 'dispatch', reenter: true },
-        { guard: 'headIsExit', actions: 'answerFarewell', target: 'ended' },
-        { guard: 'needsLore', actions: 'beginTurn', target: 'busy.preparing' },
-        { actions: 'beginTurn', target: 'busy.calling' },
+        { guard: { type: 'isEmptyLine', params: head }, actions: [{ type: 'answerNudge', params: head }, 'dropHead'], target: 'dispatch', reenter: true },
+        { guard: { type: 'isExitLine', params: head }, actions: [{ type: 'answerFarewell', params: head }, 'dropHead'], target: 'ended' },
+        { guard: 'needsLore', actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.preparing' },
+        { actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.calling' },
       ],
     },
+    /** The same choices for a line said while nothing waits, without passing through the queue. */
     awaiting: {
-      on: { 'player.say': { actions: 'enqueue', target: 'dispatch' } },
+      on: {
+        'player.say': [
+          { guard: { type: 'isEmptyLine', params: said }, actions: { type: 'answerNudge', params: said } },
+          { guard: { type: 'isExitLine', params: said }, actions: { type: 'answerFarewell', params: said }, target: 'ended' },
+          { guard: 'needsLore', actions: { type: 'beginTurn', params: said }, target: 'busy.preparing' },
+          { actions: { type: 'beginTurn', params: said }, target: 'busy.calling' },
+        ],
+      },
     },
     busy: {
       on: {
@@ -448,6 +450,16 @@ export const conversationMachine = setup({
     },
   },
 })
+
+/** The line a transition is about: the head of the queue, or the line just said. */
+function head({ context }: { context: ConversationContext }): { line: QueuedLine } {
+  return { line: context.queue[0]! }
+}
+
+function said({ event }: { event: ConversationEvent }): { line: QueuedLine } {
+  assertEvent(event, 'player.say')
+  return { line: { id: event.id, text: event.text, stream: event.stream } }
+}
 
 function actionLoop(): ProviderFailure {
   return new ProviderFailure('action_loop', 'the model kept calling actions after the round cap')

@@ -47,6 +47,20 @@ function saidPatterns(npc: Npc) {
   return list
 }
 
+const lastLore = new WeakMap<Npc, { chunks: readonly LoreChunk[]; texts: string[] }>()
+
+/**
+ * The texts of the retrieved chunks; the same array as last turn when the same chunks were
+ * retrieved, so the cached system message (keyed by identity) is reused instead of rebuilt.
+ */
+function loreTexts(npc: Npc, chunks: readonly LoreChunk[]): string[] {
+  const hit = lastLore.get(npc)
+  if (hit && hit.chunks.length === chunks.length && hit.chunks.every((c, i) => c === chunks[i])) return hit.texts
+  const texts = chunks.map((c) => c.text)
+  lastLore.set(npc, { chunks, texts })
+  return texts
+}
+
 /** What retrieval searches with: the player's line and the one before it, for follow-up questions. */
 function loreQuery(data: ConversationData, line: string): string {
   const previous = data.history.length >= 2 ? data.history.tail(2)[0]!.content : ''
@@ -67,11 +81,11 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     if (needsEmbeddings(npc, embeddings)) {
       withLore = async () => {
         const chunks = await retrieveLore(npc, query, state, embeddings)
-        return { messages: buildMessages(npc, { ...view, lore: chunks.map((c) => c.text) }, data.history, line), lore: chunks.map((c) => c.id) }
+        return { messages: buildMessages(npc, { ...view, lore: loreTexts(npc, chunks) }, data.history, line), lore: chunks.map((c) => c.id) }
       }
     } else lore = retrieveLoreSync(npc, query, state)
   }
-  const messages = buildMessages(npc, lore.length ? { ...view, lore: lore.map((c) => c.text) } : view, data.history, line)
+  const messages = buildMessages(npc, lore.length ? { ...view, lore: loreTexts(npc, lore) } : view, data.history, line)
   const script: ScriptView = {
     replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
     default: npc.scripted?.default,

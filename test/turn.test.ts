@@ -173,22 +173,14 @@ describe('the turn, owned by the machine', () => {
     expect((await convo.say('again')).text).toBe(long)
   })
 
-  it('a streamed turn of many chunks raises no process warnings (no listener piles up)', async () => {
-    const npc = keeper()
-    const convo = createConversation({ ...npc, scripted: { replies: [], default: 'y'.repeat(60) } }, { provider: scriptedProvider({ chunkSize: 1, delayMs: 1 }) })
+  it.each([
+    ['the scripted provider, one character a chunk', () => createConversation({ ...keeper(), scripted: { replies: [], default: 'y'.repeat(60) } }, { provider: scriptedProvider({ chunkSize: 1, delayMs: 1 }) }), 'y'.repeat(60)],
+    ['GLM through the emulator', () => ((emulator().reply = () => 'z'.repeat(80)), createConversation(keeper(), { provider: glm() })), 'z'.repeat(80)],
+  ] as const)('a streamed turn raises no process warnings, no listener piles up: %s', async (_name, make, expected) => {
+    const convo = make()
     let text = ''
     for await (const delta of convo.stream('hello')) text += delta
-    expect(text).toBe('y'.repeat(60))
-    await new Promise((r) => setTimeout(r, 20))
-    expect(warnings).toEqual([])
-  })
-
-  it('a streamed GLM turn raises no process warnings either', async () => {
-    emulator().reply = () => 'z'.repeat(80)
-    const convo = createConversation(keeper(), { provider: glm() })
-    let text = ''
-    for await (const delta of convo.stream('hello')) text += delta
-    expect(text).toBe('z'.repeat(80))
+    expect(text).toBe(expected)
     await new Promise((r) => setTimeout(r, 20))
     expect(warnings).toEqual([])
   })

@@ -27,10 +27,13 @@ export class ParleyError extends Error {
   }
 }
 
-const CODES: ReadonlySet<string> = new Set<ParleyErrorCode>([
+/** Every code, for guards and for tests that prove each is thrown somewhere. */
+export const PARLEY_ERROR_CODES: readonly ParleyErrorCode[] = [
   'content_invalid', 'unknown_item', 'unknown_flag', 'invalid_argument', 'line_too_long', 'conversation_ended', 'aborted',
   'snapshot_invalid', 'snapshot_wrong_npc', 'provider_failed', 'glm_failed', 'invalid_api_key', 'store_unavailable',
-])
+]
+
+const CODES: ReadonlySet<string> = new Set(PARLEY_ERROR_CODES)
 
 /** Works across realms and duplicated bundles, where `instanceof` does not: any error carrying one of our codes. */
 export function isParleyError(error: unknown): error is ParleyError {

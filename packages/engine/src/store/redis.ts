@@ -13,6 +13,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
 
+const CONNECT_TIMEOUT_MS = 2000
+
 async function guard<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op()
@@ -42,7 +44,7 @@ export class RedisConversationStore implements ConversationStore {
     this.#client = createClient({
       url: options.url,
       // Keep trying while Redis restarts; requests meanwhile fail fast rather than queue forever.
-      socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000), connectTimeout: 2000 },
+      socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000), connectTimeout: CONNECT_TIMEOUT_MS },
       disableOfflineQueue: true,
     })
     this.#client.on('error', () => {
@@ -55,31 +57,44 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async get(id: string): Promise<StoredConversation | undefined> {
-    const h = await guard(async () => (await this.#ready, this.#client.hGetAll(this.#prefix + id)))
+    const h = await guard(async () => (await this.#connected(), this.#client.hGetAll(this.#prefix + id)))
     if (!h.data || !h.version) return undefined
     return { ...(JSON.parse(h.data) as Omit<StoredConversation, 'version'>), version: Number(h.version) }
   }
 
   async put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean> {
-    const ok = await guard(async () => (await this.#ready, this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs), record.owner] })))
+    const ok = await guard(async () => (await this.#connected(), this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs), record.owner] })))
     return ok === 1
   }
 
   async head(id: string): Promise<{ version: number; owner: string } | undefined> {
-    const [version, owner] = await guard(async () => (await this.#ready, this.#client.hmGet(this.#prefix + id, ['version', 'owner'])))
+    const [version, owner] = await guard(async () => (await this.#connected(), this.#client.hmGet(this.#prefix + id, ['version', 'owner'])))
     return version && owner ? { version: Number(version), owner } : undefined
   }
 
   async delete(id: string): Promise<void> {
-    await guard(async () => (await this.#ready, this.#client.del(this.#prefix + id)))
+    await guard(async () => (await this.#connected(), this.#client.del(this.#prefix + id)))
   }
 
   async touch(id: string): Promise<void> {
-    await guard(async () => (await this.#ready, this.#client.pExpire(this.#prefix + id, this.#ttlMs)))
+    await guard(async () => (await this.#connected(), this.#client.pExpire(this.#prefix + id, this.#ttlMs)))
+  }
+
+  /**
+   * Waits for the connection at most as long as one connection attempt may take: a Redis that was
+   * never reachable fails each operation with StoreUnavailableError instead of holding it forever
+   * (the client keeps reconnecting in the background).
+   */
+  async #connected(): Promise<void> {
+    if (this.#client.isReady) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.#ready.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_TIMEOUT_MS)))])
+    clearTimeout(timer)
+    if (!this.#client.isReady) throw new Error('Redis is not reachable')
   }
 
   async close(): Promise<void> {
-    await this.#ready.catch(() => {})
-    await this.#client.quit().catch(() => {})
+    if (this.#client.isReady) await this.#client.quit().catch(() => {})
+    else this.#client.destroy()
   }
 }

@@ -2,10 +2,12 @@
  * The conversation machine: it owns the whole turn. `awaiting` the player; a line is answered in
  * `busy` (`preparing` lore, then `calling` the model: `requesting`, `streaming`, `retrying`; then
  * `acting` on the calls the model made, one decision at a time, and calling again); `ended`.
- * Leaving a state stops what it invoked, so a cancelled or ended turn can never be answered late;
- * timeouts are `after` transitions; the game's decisions are events.
+ * Leaving a state ends its work: `preparing` and `deciding` stop what they invoked, and leaving
+ * `calling` tells the conversation's one caller to abort the call, after which the caller never
+ * reports on it; so a cancelled or ended turn can never be answered late. Timeouts are `after`
+ * transitions; the game's decisions are events.
  */
-import { and, assertEvent, assign, emit, enqueueActions, setup } from 'xstate'
+import { and, assertEvent, assign, emit, enqueueActions, sendTo, setup } from 'xstate'
 import type { Npc, NpcAction } from '../content/schema.ts'
 import type { GameState } from '../conditions/types.ts'
 import type { GlmMessage } from '../glm/types.ts'
@@ -189,6 +191,12 @@ export const conversationMachine = setup({
       enqueue.assign({ lastRequest: turn.messages, lastLore: turn.prepared.lore })
       enqueue.emit({ type: 'request.sent', id: turn.id, messages: turn.messages, lore: turn.prepared.lore })
     }),
+    startCall: sendTo('caller', ({ context }) => {
+      const turn = context.turn!
+      const p = turn.prepared
+      return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools } } }
+    }),
+    stopCall: sendTo('caller', { type: 'cancel' as const }),
     emitDelta: emit(({ context, event }) => {
       assertEvent(event, 'call.delta')
       return { type: 'turn.delta' as const, id: context.turn!.id, text: event.text }
@@ -298,6 +306,7 @@ export const conversationMachine = setup({
 }).createMachine({
   id: 'conversation',
   context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
+  invoke: { id: 'caller', src: 'call' },
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
@@ -352,18 +361,10 @@ export const conversationMachine = setup({
             ],
           },
         },
-        /** One call to the model; leaving this state aborts it. */
+        /** One call to the model, made by the caller on entry; leaving this state aborts it. */
         calling: {
-          entry: 'sendRequest',
-          invoke: {
-            id: 'call',
-            src: 'call',
-            input: ({ context }) => {
-              const turn = context.turn!
-              const p = turn.prepared
-              return { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools } }
-            },
-          },
+          entry: ['sendRequest', 'startCall'],
+          exit: 'stopCall',
           initial: 'requesting',
           on: {
             'call.done': [

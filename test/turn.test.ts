@@ -207,4 +207,12 @@ describe('the turn, owned by the machine', () => {
     expect(seen).toEqual([1 + 16 + 1, 1 + 8 + 1])
     expect(convo.history()).toHaveLength(18)
   })
+
+  it('the userId option reaches the provider with every call', async () => {
+    const seen: Array<string | undefined> = []
+    const provider: Provider = { name: 'spy', reply: async (turn) => (seen.push(turn.userId), { text: 'Hm.' }) }
+    await createConversation(keeper(), { provider, userId: 'player-42' }).say('hello')
+    await createConversation(keeper(), { provider }).say('hello')
+    expect(seen).toEqual(['player-42', undefined])
+  })
 })

@@ -75,7 +75,7 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, data: restored?.data ?? emptyData },
+      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, userId: options.userId, data: restored?.data ?? emptyData },
     })
     this.actor.on('*', (event) => {
       // The snapshot is already the one this step ends in, so a result reports where the machine really is.

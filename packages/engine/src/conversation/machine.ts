@@ -55,6 +55,7 @@ export interface ConversationContext {
   provider: Provider
   actions: ActionSettings
   embeddings: EmbeddingOptions | undefined
+  userId: string | undefined
   data: ConversationData
   queue: QueuedLine[]
   turn: TurnInFlight | undefined
@@ -69,6 +70,7 @@ export interface ConversationInput {
   provider: Provider
   actions?: ActionSettings | undefined
   embeddings?: EmbeddingOptions | undefined
+  userId?: string | undefined
   data: ConversationData
 }
 
@@ -194,7 +196,7 @@ export const conversationMachine = setup({
     startCall: sendTo('caller', ({ context }) => {
       const turn = context.turn!
       const p = turn.prepared
-      return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools } } }
+      return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools, userId: context.userId } } }
     }),
     stopCall: sendTo('caller', { type: 'cancel' as const }),
     emitDelta: emit(({ context, event }) => {
@@ -305,7 +307,7 @@ export const conversationMachine = setup({
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, userId: input.userId, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
   invoke: { id: 'caller', src: 'call' },
   initial: 'dispatch',
   on: {

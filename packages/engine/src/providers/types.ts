@@ -38,6 +38,8 @@ export interface ProviderTurn {
   tools: readonly GlmTool[]
   signal: AbortSignal
   onRetry?: ((info: RetryInfo) => void) | undefined
+  /** The player this conversation is with (`ConversationOptions.userId`), for providers that pass it on. */
+  userId?: string | undefined
 }
 
 export interface ProviderReply {

@@ -1,3 +1,8 @@
+/**
+ * The public `Conversation`: the facade a game holds. It checks the game's and the player's input,
+ * sends it to the machine as events, and delivers what the machine emits (turn results, deltas,
+ * unlocks, action requests) once the machine is idle.
+ */
 import { createActor, type Actor } from 'xstate'
 import type { Npc } from '../content/schema.ts'
 import { describeCondition } from '../conditions/evaluate.ts'

@@ -122,7 +122,19 @@ export class Conversation {
     if (event.type === 'turn.delta') this.#pending.get(event.id)?.onDelta?.(event.text)
     const listeners = this.#listeners.get(event.type)
     const delivered = event.type === 'turn.completed' ? { ...event, result: { ...event.result, state } } : event
-    if (listeners) for (const listener of [...listeners]) (listener as (e: unknown) => void)(delivered)
+    if (listeners) {
+      for (const listener of [...listeners]) {
+        try {
+          ;(listener as (e: unknown) => void)(delivered)
+        } catch (error) {
+          // A listener's bug must not stop the turn's own bookkeeping or the other listeners; it
+          // surfaces as an uncaught error, as an EventTarget listener's would.
+          queueMicrotask(() => {
+            throw error
+          })
+        }
+      }
+    }
     if (event.type === 'turn.completed' || event.type === 'turn.rejected') {
       const p = this.#pending.get(event.id)
       this.#pending.delete(event.id)

@@ -354,11 +354,11 @@ function publicResult(r: TurnResult) {
 
 function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error
+  if (isParleyError(error) && error.code === 'store_unavailable') return new HttpProblem(503, 'store_unavailable', 'conversations are unavailable for a moment; try again shortly', { 'retry-after': '1' })
   if (isParleyError(error)) {
     const status = error.code === 'conversation_ended' ? 409 : error.code === 'aborted' ? 409 : 400
     return new HttpProblem(status, error.code, error.message)
   }
-  if (isParleyError(error) && error.code === 'store_unavailable') return new HttpProblem(503, 'store_unavailable', 'conversations are unavailable for a moment; try again shortly', { 'retry-after': '1' })
   return new HttpProblem(500, 'internal', 'something went wrong on the server')
 }
 

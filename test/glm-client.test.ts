@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createGlmClient, embedTexts, GlmError, signGlmJwt, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
+import { createGlmClient, GlmError, type ChatStreamEvent, type GlmClientOptions } from '@parley/engine'
+import { embedTexts, signGlmJwt } from '@parley/engine/unstable'
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { useEmulator } from './helpers/emulator.ts'
 import { freePort } from './helpers/net.ts'

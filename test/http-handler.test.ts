@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createDialogueHandler, glmProvider, scriptedProvider, type DialogueHandlerOptions } from '@parley/engine'
+import { glmProvider, scriptedProvider } from '@parley/engine'
+import { createDialogueHandler, type DialogueHandlerOptions } from '@parley/engine/http'
 import { allNpcs } from './helpers/npcs.ts'
 import { useEmulator } from './helpers/emulator.ts'
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { createDialogueHandler, MemoryConversationStore, parseNpc, scriptedProvider, type ConversationStore, type DialogueHandlerOptions } from '@parley/engine'
+import { MemoryConversationStore, parseNpc, scriptedProvider, type ConversationStore } from '@parley/engine'
+import { createDialogueHandler, type DialogueHandlerOptions } from '@parley/engine/http'
 import { ROOT, informant } from './helpers/npcs.ts'
 
 const GAME_KEY = 'game-key.security-test-0123456789abcdef'

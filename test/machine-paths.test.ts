@@ -1,57 +1,86 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { getShortestPaths } from '@xstate/graph'
-import { createActor } from 'xstate'
-import { conversationMachine, GlmError, type ConversationEvent, type Provider } from '@parley/engine'
-import { emptyData } from '../packages/engine/src/conversation/state.ts'
-import { informant } from './helpers/npcs.ts'
+import { createActor, type AnyStateNode } from 'xstate'
+import { GlmError, parseNpc, type Provider, type ActionSettings, type EmbeddingOptions } from '@parley/engine'
+import { conversationMachine, emptyData, exchangeProblem, type ConversationEvent, type ConversationInput } from '@parley/engine/unstable'
+import { ROOT } from './helpers/npcs.ts'
 
 /** A provider that never answers by itself: the test plays the provider's part with events. */
 const silent: Provider = { name: 'silent', reply: () => new Promise(() => {}) }
+/** An embeddings client that never answers: the test plays retrieval's part too. */
+const slowEmbeddings = { client: { embeddings: () => new Promise(() => {}) } } as unknown as EmbeddingOptions
 
-const npc = informant()
-const input = { npc, provider: silent, data: emptyData, ended: false }
+const path = `${ROOT}test/fixtures/machine/keeper.yaml`
+const npc = parseNpc(readFileSync(path, 'utf8'), path)
 
-const events: ConversationEvent[] = [
-  { type: 'player.say', id: 1, text: '你好', stream: true },
+const toolCall = (id: string, name: string) => ({ id, type: 'function' as const, function: { name, arguments: '{}' } })
+const events = [
+  { type: 'player.say', id: 1, text: 'hello', stream: true },
   { type: 'player.say', id: 2, text: '', stream: false },
-  { type: 'player.say', id: 3, text: '任务结束！', stream: false },
-  { type: 'game.give', item: 'red_gem', count: 1 },
+  { type: 'player.say', id: 3, text: 'goodbye', stream: false },
+  { type: 'game.give', item: 'coin', count: 1 },
   { type: 'game.end' },
-  { type: 'turn.delta', id: 1, text: '想' },
-  { type: 'turn.retry', id: 1, info: { attempt: 1, error: new GlmError({ kind: 'http', status: 503, message: 'busy', retryable: true }) } },
-  { type: 'turn.done', id: 1, reply: { text: '好' } },
-  { type: 'turn.failed', id: 1, error: new GlmError({ kind: 'network', message: 'reset', retryable: true }) },
   { type: 'turn.cancel', id: 1 },
-  // A late answer to a turn that is no longer current: must change nothing.
-  { type: 'turn.done', id: 99, reply: { text: 'stale' } },
-]
+  { type: 'xstate.done.actor.lore', output: { messages: [{ role: 'system', content: 'keeper' }, { role: 'user', content: 'hello' }], lore: ['light#0'] } },
+  { type: 'call.delta', text: 'Hm' },
+  { type: 'call.retry', info: { attempt: 1, error: new GlmError({ kind: 'http', status: 503, message: 'busy', retryable: true }) } },
+  { type: 'call.done', reply: { text: 'Hm.' } },
+  { type: 'call.done', reply: { text: '', toolCalls: [toolCall('c1', 'give_map'), toolCall('c2', 'give_map')] } },
+  { type: 'call.failed', error: new GlmError({ kind: 'network', message: 'reset', retryable: true }) },
+  { type: 'action.resolve', callId: 'c1', outcome: { ok: true } },
+  { type: 'action.resolve', callId: 'c2', outcome: { ok: true } },
+  { type: 'xstate.after.actionTimeout.conversation.busy.acting.deciding' },
+  { type: 'xstate.done.actor.decide', output: { ok: true } },
+] as unknown as ConversationEvent[]
 
-// State identity for the traversal: where the machine is, not the growing history.
-const serializeState = (s: any) => JSON.stringify([s.value, s.context.ended, Math.min(s.context.queue.length, 1), Math.min(s.context.data.failures, 3), s.context.data.unlocked.length])
+// Where the machine is, not the growing history: state, a queued line or not, failures, unlocks, the turn's progress.
+const serializeState = (s: any) =>
+  JSON.stringify([s.value, Math.min(s.context.queue.length, 1), s.context.data.failures, s.context.data.unlocked.length, s.context.data.flags.length, s.context.turn?.rounds ?? -1, s.context.turn?.round?.waiting.length ?? -1])
 
-describe('conversation machine: every reachable state, by @xstate/graph paths', () => {
-  const paths = getShortestPaths(conversationMachine, { input, events, serializeState, limit: 5000 })
-  const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)))
+/** Every state a snapshot can rest in: the atomic states, without the eventless ones the machine passes through. */
+function restingStates(node: AnyStateNode = conversationMachine.root): string[] {
+  const children = Object.values(node.states) as AnyStateNode[]
+  if (children.length === 0) return node.always?.length ? [] : [node.path.join('.')]
+  return children.flatMap((child) => restingStates(child))
+}
 
-  it('reaches every state a game can show', () => {
-    expect([...reached].sort()).toEqual(['"awaiting"', '"ended"', '{"busy":"retrying"}', '{"busy":"streaming"}', '{"busy":"thinking"}'].sort())
+const leaf = (value: unknown): string => (typeof value === 'string' ? value : Object.entries(value as object).map(([k, v]) => `${k}.${leaf(v)}`)[0]!)
+
+const inputs: Record<string, ConversationInput> = {
+  'lore by embeddings, the game answers with resolveAction': { npc, provider: silent, data: emptyData, embeddings: slowEmbeddings },
+  'BM25 lore, the game answers with a handler': { npc, provider: silent, data: emptyData, actions: { handler: () => new Promise(() => {}) } satisfies ActionSettings },
+}
+
+describe('conversation machine: every state, by @xstate/graph paths', () => {
+  const all = Object.entries(inputs).map(([name, input]) => ({ name, input, paths: getShortestPaths(conversationMachine, { input, events, serializeState, limit: 20_000 }) }))
+
+  it('reaches every state a snapshot can rest in, preparing and acting included', () => {
+    const reached = new Set(all.flatMap(({ paths }) => paths.map((p) => leaf(p.state.value))))
+    expect(restingStates().sort()).toEqual(['awaiting', 'busy.acting.deciding.byGame', 'busy.acting.deciding.byHandler', 'busy.calling.requesting', 'busy.calling.retrying', 'busy.calling.streaming', 'busy.preparing', 'ended'])
+    expect([...reached].sort()).toEqual(restingStates().sort())
   })
 
-  it.each(paths.map((p) => [p.steps.map((s) => s.event.type).join(' → ') || '(start)', p] as const))('replays on a live actor: %s', (_name, path) => {
-    const actor = createActor(conversationMachine, { input }).start()
-    for (const step of path.steps) actor.send(step.event)
-    expect(actor.getSnapshot().value).toEqual(path.state.value)
-    const ctx = actor.getSnapshot().context
-    // Invariants on every path: history alternates, nothing half-written, ended means no queue.
-    ctx.data.history.toArray().forEach((h, i) => expect(h.role).toBe(i % 2 === 0 ? 'user' : 'assistant'))
-    if (actor.getSnapshot().value === 'ended') expect(ctx.queue).toEqual([])
-    if (typeof actor.getSnapshot().value === 'object') expect(ctx.current).toBeDefined()
-    else expect(ctx.current).toBeUndefined()
-    expect(ctx.data.history.toArray().map((h) => h.content)).not.toContain('stale')
-    actor.stop()
-  })
+  for (const { name, input, paths } of all) {
+    it.each(paths.map((p) => [p.steps.map((s) => s.event.type).join(' → ') || '(start)', p] as const))(`${name}: replays on a live actor: %s`, (_label, p) => {
+      const actor = createActor(conversationMachine, { input }).start()
+      for (const step of p.steps) actor.send(step.event)
+      const snap = actor.getSnapshot()
+      expect(snap.value).toEqual(p.state.value)
+      const ctx = snap.context
+      // On every path: history is whole, valid exchanges; ended means nothing queued; a turn exactly while busy.
+      expect(exchangeProblem(ctx.data.history.toArray())).toBeUndefined()
+      if (snap.value === 'ended') expect(ctx.queue).toEqual([])
+      expect(ctx.turn !== undefined).toBe(typeof snap.value === 'object')
+      // The map is handed over at most once per conversation, however often the model asks.
+      const handed = ctx.data.history.toArray().filter((h) => h.role === 'tool' && h.content.includes('"done"')).length
+      expect(handed).toBeLessThanOrEqual(1)
+      actor.stop()
+    })
+  }
 
   it('max_failures consecutive failures end the conversation', () => {
+    const input = Object.values(inputs)[1]!
     const toEnded = getShortestPaths(conversationMachine, { input, events, serializeState, toState: (s) => s.context.data.failures >= npc.max_failures })
     expect(toEnded.length).toBeGreaterThan(0)
     for (const p of toEnded) expect(p.state.value).toBe('ended')

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseNpc, type Npc, type ConversationSnapshot } from '@parley/engine'
+import { loadNpcFile } from '@parley/engine/node'
 import { ROOT } from '../lib.ts'
 
 export interface SectionOptions {
@@ -9,6 +10,11 @@ export interface SectionOptions {
 export interface SectionResult {
   markdown: string
   reading?: string
+}
+
+/** The informant exactly as shipped, its lore files read as a game would read them. */
+export function shippedInformant(): Promise<Npc> {
+  return loadNpcFile(join(ROOT, 'content/npcs/informant.yaml'))
 }
 
 export function informant(edit: (yaml: string) => string = (y) => y): Npc {

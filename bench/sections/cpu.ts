@@ -1,13 +1,13 @@
 import { restoreConversation, type Provider } from '@parley/engine'
 import { fmt, median, progress } from '../lib.ts'
-import { informant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
+import { shippedInformant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
 
 /** A provider that answers at once: what is left is the engine's own work. */
 const stub: Provider = { name: 'stub', reply: async () => ({ text: '这条街上的事，我知道的不少。', finishReason: 'stop' }) }
 
 /** Issues 5 and 7.3: engine CPU per turn, HTTP excluded, at 2, 50 and 500 turns of history. */
 export async function cpuSection({ quick }: SectionOptions): Promise<SectionResult> {
-  const npc = informant()
+  const npc = await shippedInformant()
   const sizes = [2, 50, 500]
   const rounds = quick ? 2 : 5
   const results = new Map<number, number[]>(sizes.map((s) => [s, []]))
@@ -36,7 +36,7 @@ export async function cpuSection({ quick }: SectionOptions): Promise<SectionResu
   const at50 = median(results.get(50)!)
   const flat = median(results.get(500)!.map((x, i) => x / results.get(50)![i]!))
   return {
-    markdown: `## Engine CPU per turn (issues 5, 7.3)\n\n\`convo.say\` with a provider that answers at once (xstate machine, condition checks, prompt building, history window); the informant's budget is 1500 tokens, about 30 turns:\n\n| turns of history | per turn | spread | ratio to 2 turns |\n|---|---|---|---|\n${rows.join('\n')}`,
+    markdown: `## Engine CPU per turn (issues 5, 7.3)\n\n\`convo.say\` with a provider that answers at once (xstate machine, condition checks, prompt building, history window); on the informant as shipped (lore by BM25, actions offered); its budget is 1500 tokens, about 30 turns:\n\n| turns of history | per turn | spread | ratio to 2 turns |\n|---|---|---|---|\n${rows.join('\n')}`,
     reading: `Engine CPU: ${fmt(at50)} per turn at 50 turns (goal < 0.1 ms: ${at50 < 0.1 ? 'met' : 'missed'}); 500 turns cost ${flat.toFixed(2)}× 50 turns (${flat < 1.3 ? 'flat past the budget' : 'not flat'}).`,
   }
 }

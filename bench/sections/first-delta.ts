@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { createParser } from 'eventsource-parser'
-import { createConversation, createGlmClient, glmProvider, indexLore, LruCache, MemoryEmbeddingCache, type EmbeddingOptions, type Npc } from '@parley/engine'
+import { createConversation, createGlmClient, glmProvider, type EmbeddingOptions, type Npc } from '@parley/engine'
+import { indexLore, LruCache, MemoryEmbeddingCache } from '@parley/engine/unstable'
 import { loadNpcFile } from '@parley/engine/node'
 import { fmt, median, progress, ROOT, startEmulatorProcess } from '../lib.ts'
 import type { SectionOptions, SectionResult } from './common.ts'

@@ -1,4 +1,5 @@
-import { createGlmClient, retrieveLore, retrieveLoreSync, MemoryEmbeddingCache } from '@parley/engine'
+import { createGlmClient } from '@parley/engine'
+import { retrieveLore, retrieveLoreSync, MemoryEmbeddingCache } from '@parley/engine/unstable'
 import { loadNpcFile } from '@parley/engine/node'
 import { join } from 'node:path'
 import { ROOT, startEmulatorProcess } from '../lib.ts'

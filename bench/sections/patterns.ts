@@ -1,4 +1,4 @@
-import { saidMatcher } from '@parley/engine'
+import { saidMatcher } from '@parley/engine/unstable'
 import { compare, median, table } from '../lib.ts'
 import type { SectionOptions, SectionResult } from './common.ts'
 

@@ -1,4 +1,5 @@
-import { createConversation, createDialogueHandler, scriptedProvider } from '@parley/engine'
+import { createConversation, scriptedProvider } from '@parley/engine'
+import { createDialogueHandler } from '@parley/engine/http'
 import { startDemoServer } from '../../packages/demo-web/server.ts'
 import { interleave, median, table, fmt } from '../lib.ts'
 import { informant, type SectionOptions, type SectionResult } from './common.ts'

@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser'
-import { glmProvider, messageTokens, restoreConversation } from '@parley/engine'
+import { glmProvider, restoreConversation } from '@parley/engine'
+import { messageTokens } from '@parley/engine/unstable'
 import { fmt, median, progress, startEmulatorProcess } from '../lib.ts'
 import { informant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
 

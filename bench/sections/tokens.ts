@@ -1,4 +1,5 @@
-import { createConversation, estimateTokens, type GlmMessage, type Provider } from '@parley/engine'
+import { createConversation, type GlmMessage, type Provider } from '@parley/engine'
+import { estimateTokens } from '@parley/engine/unstable'
 import { informant, type SectionOptions, type SectionResult } from './common.ts'
 
 const LINES = ['你好，我在找山贼透子', '他最近在哪里出没？', '天下没有免费的午餐，50金币如何？', '北边的废墟？我怎么记得那边是农场', '透子的手下有多少人？', '山庄里那位大人物是谁？', '你还知道什么？', '好吧，谢谢你']

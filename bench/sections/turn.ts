@@ -1,44 +1,59 @@
 import OpenAI from 'openai'
 import { generateText } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
-import { glmProvider, messageTokens, restoreConversation } from '@parley/engine'
+import { glmProvider, restoreConversation } from '@parley/engine'
 import { interleave, median, startEmulatorProcess, table } from '../lib.ts'
-import { informant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
+import { shippedInformant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
 
-/** Issue 7.1: a whole engine turn against bare HTTP clients sending the identical messages. */
+/**
+ * Issues 7.1 and 15.5: a whole engine turn on the informant as shipped (lore by BM25, actions
+ * offered, its own history budget) against bare HTTP clients sending the identical request body.
+ */
+/** A question the informant's lore answers, so every request carries retrieved lore. */
+const LINE = '霓虹区哪里能打听到消息？'
+
 export async function turnSection({ quick }: SectionOptions): Promise<SectionResult> {
   const emu = await startEmulatorProcess()
   try {
-    // A budget of exactly 20 exchanges, and exchanges that all look alike: every turn then sends
-    // the same 20-turn request, so the baselines can send byte-identical messages.
-    const pair = messageTokens('你好') + messageTokens('echo: 你好')
-    const npc = informant((y) => y.replace('history: { max_tokens: 1500 }', `history: { max_tokens: ${20 * pair} }`))
-    const convo = restoreConversation(npc, snapshotWithTurns(npc, 20), { provider: glmProvider({ apiKey: emu.key, baseUrl: emu.url }) })
-    const messages = convo.messages('你好')
-    if (messages.length !== 1 + 2 + 40 + 1) throw new Error(`expected a 20-turn request, got ${messages.length} messages`)
-    const body = { model: 'glm-4-flash', temperature: 0.8, messages }
+    const npc = await shippedInformant()
+    // A save longer than the history budget, of exchanges that all look alike: the window is full
+    // and every turn sends the same request, so the baselines can send it byte for byte.
+    const snap = snapshotWithTurns(npc, 300, LINE, `echo: ${LINE}`)
+    const bodies: string[] = []
+    const capture: typeof fetch = (input, init) => {
+      if (typeof init?.body === 'string') bodies.push(init.body)
+      return fetch(input, init)
+    }
+    const probe = restoreConversation(npc, snap, { provider: glmProvider({ apiKey: emu.key, baseUrl: emu.url, fetch: capture }) })
+    for (let i = 0; i < 3; i++) await probe.say(LINE)
+    probe.stop()
+    // Each request carries its own request_id; everything else must match.
+    const same = (a: string, b: string) => a.replace(/"request_id":"[^"]*"/, '') === b.replace(/"request_id":"[^"]*"/, '')
+    if (bodies.length !== 3 || !same(bodies[1]!, bodies[2]!)) throw new Error('the informant does not send the same request turn after turn; the comparison would not be like for like')
+    const text = bodies[2]!
+    const body = JSON.parse(text) as { messages: unknown[]; tools?: unknown[] }
+    if (!body.tools?.length) throw new Error('expected the informant to offer actions')
+    const convo = restoreConversation(npc, snap, { provider: glmProvider({ apiKey: emu.key, baseUrl: emu.url }) })
     const url = `${emu.url}/chat/completions`
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${emu.key}` }
     const openai = new OpenAI({ apiKey: emu.key, baseURL: emu.url })
     const compatible = createOpenAICompatible({ name: 'glm', baseURL: emu.url, apiKey: emu.key })
-    const figures = await interleave(
-      'full turn, 20 turns of history',
-      {
-        'raw fetch': () => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then((r) => r.json()),
-        'openai SDK': () => openai.chat.completions.create(body as never),
-        'Vercel ai SDK (openai-compatible)': () => generateText({ model: compatible('glm-4-flash'), temperature: 0.8, messages: messages as never, allowSystemInMessages: true }),
-        'parley convo.say': async () => {
-          const r = await convo.say('你好')
-          if (r.kind !== 'reply') throw new Error(`turn failed: ${r.error?.code}`)
-        },
+    const tasks: Record<string, () => Promise<unknown>> = {
+      'raw fetch': () => fetch(url, { method: 'POST', headers, body: text }).then((r) => r.json()),
+      'openai SDK': () => openai.chat.completions.create(body as never),
+      'parley convo.say': async () => {
+        const r = await convo.say(LINE)
+        if (r.kind !== 'reply') throw new Error(`turn failed: ${r.error?.code}`)
       },
-      { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 },
-    )
+    }
+    if (quick) tasks['Vercel ai SDK (openai-compatible)'] = () => generateText({ model: compatible('glm-4-flash'), temperature: 0.8, messages: body.messages as never, allowSystemInMessages: true })
+    const figures = await interleave('full turn, shipped informant', tasks, { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 })
     const ours = median(figures.find((f) => f.name === 'parley convo.say')!.rounds)
     const sdk = median(figures.find((f) => f.name === 'openai SDK')!.rounds)
+    const ratios = figures.find((f) => f.name === 'parley convo.say')!.rounds.map((v, i) => v / figures.find((f) => f.name === 'openai SDK')!.rounds[i]!)
     return {
-      markdown: `## Full turn (issue 7.1)\n\n\`convo.say\` with the GLM provider and 20 turns of history, against bare clients sending the identical ${messages.length} messages:\n\n${table(figures, 'raw fetch')}`,
-      reading: `Full turn: the whole engine (machine, prompt, secrets, client) costs ${(ours / sdk).toFixed(2)}× the openai SDK's bare call (${ours <= sdk ? 'goal met' : 'goal missed'}).`,
+      markdown: `## Full turn (issues 7.1, 15.5)\n\n\`convo.say\` on the informant as shipped (GLM provider, lore by BM25, ${body.tools.length} actions offered, its own history budget: ${body.messages.length} messages, ${text.length} characters of body), against bare clients sending the identical body; ${quick ? 200 : 1000} interleaved turns a round:\n\n${table(figures, 'raw fetch')}`,
+      reading: `Full turn on the shipped informant: ${(ours / sdk).toFixed(2)}× the openai SDK's bare call (per-round ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; goal ≤ 1.00: ${ours <= sdk ? 'met' : 'missed'}).`,
     }
   } finally {
     emu.stop()

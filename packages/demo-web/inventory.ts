@@ -6,7 +6,8 @@
  * gift; this module checks the player has it and gives it through the engine's game route, with
  * `max` so the engine refuses atomically if two gifts race. Nothing here trusts the page.
  */
-import { HttpProblem, readJson, type Npc } from '@parley/engine'
+import type { Npc } from '@parley/engine'
+import { HttpProblem, readJson } from '@parley/engine/http'
 import { z } from 'zod'
 
 export interface NpcInventory {

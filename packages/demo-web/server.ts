@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkHost, checkStateChange, ContentError, createDialogueHandler, createGlmClient, formatIssue, glmProvider, HttpProblem, isContentError, KeyRing, scriptedProvider, type ContentIssue, type Provider, type ServerKind } from '@parley/engine'
+import { ContentError, createGlmClient, glmProvider, scriptedProvider, type ContentIssue, type Provider } from '@parley/engine'
+import { formatIssue, type ServerKind } from '@parley/engine/unstable'
+import { checkHost, checkStateChange, createDialogueHandler, HttpProblem, KeyRing } from '@parley/engine/http'
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
@@ -221,7 +223,7 @@ function reportContentIssues(issues: readonly ContentIssue[], broken: readonly s
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { port, provider, store, ephemeralSigningKey, close } = await startDemoServer().catch((error: unknown) => {
     // Broken content is the designer's to fix: say where, as `parley lint` does, not a stack trace.
-    if (!isContentError(error)) throw error
+    if (!(error instanceof ContentError)) throw error
     process.stderr.write(`no NPC file could be loaded (run \`pnpm parley lint\`):\n${error.issues.map(formatIssue).join('\n')}\n`)
     process.exit(1)
   })

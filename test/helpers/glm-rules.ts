@@ -1,5 +1,6 @@
 import { expect } from 'vitest'
-import { exchangeProblem, type HistoryEntry } from '@parley/engine'
+import { type HistoryEntry } from '@parley/engine'
+import { exchangeProblem } from '@parley/engine/unstable'
 
 type Msg = { role: string; content: string; tool_calls?: unknown[]; tool_call_id?: string }
 

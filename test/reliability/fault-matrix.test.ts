@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createConversation, createDialogueHandler, glmProvider, restoreConversation, type Conversation, type GlmProviderOptions } from '@parley/engine'
+import { createConversation, glmProvider, restoreConversation, type Conversation, type GlmProviderOptions } from '@parley/engine'
+import { createDialogueHandler } from '@parley/engine/http'
 import { type Fault } from '../glm-emulator/emulator.ts'
 import { informant } from '../helpers/npcs.ts'
 import { useEmulator } from '../helpers/emulator.ts'

@@ -4,7 +4,8 @@
  * after the TTL. Runs in its own process so the heap is this flood's alone.
  *   node --expose-gc --conditions=@parley/source --import tsx test/reliability/flood.ts
  */
-import { createDialogueHandler, scriptedProvider } from '@parley/engine'
+import { scriptedProvider } from '@parley/engine'
+import { createDialogueHandler } from '@parley/engine/http'
 import { informant } from '../helpers/npcs.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc

@@ -3,7 +3,8 @@ import fc from 'fast-check'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { stringify } from 'yaml'
-import { evaluate, isContentError, parseNpc, type Condition, type GameState } from '@parley/engine'
+import { parseNpc, type Condition } from '@parley/engine'
+import { evaluate, isContentError, type GameState } from '@parley/engine/unstable'
 import { NPC_DIR, ROOT } from '../helpers/npcs.ts'
 
 const informantText = readFileSync(`${NPC_DIR}/informant.yaml`, 'utf8')

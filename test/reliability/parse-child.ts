@@ -1,5 +1,6 @@
 /** Parses stdin as an NPC file and reports the outcome as JSON: run under a memory cap and a deadline. */
-import { parseNpc, isContentError } from '@parley/engine'
+import { parseNpc } from '@parley/engine'
+import { isContentError } from '@parley/engine/unstable'
 
 let text = ''
 for await (const chunk of process.stdin) text += chunk

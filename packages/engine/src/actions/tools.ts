@@ -1,3 +1,4 @@
+/** Actions as GLM tools: the JSON Schema of each offered action, and the check of a call's name and arguments. */
 import { z } from 'zod'
 import type { Npc, NpcAction } from '../content/schema.ts'
 import { evaluate } from '../conditions/evaluate.ts'

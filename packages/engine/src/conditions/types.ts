@@ -1,15 +1,11 @@
+import type { z } from 'zod'
+import type { conditionSchema } from '../content/schema.ts'
+
 /**
  * A condition is a one-key object, so YAML reads as prose: `{ given: red_gem }`,
- * `{ all: [ {flag: met_boss}, {not: {given: gold}} ] }`.
+ * `{ all: [ {flag: met_boss}, {not: {given: gold}} ] }`. Inferred from the schema that checks it.
  */
-export type Condition =
-  | { given: string | { item: string; count?: number | undefined } }
-  | { flag: string }
-  | { said: { matches: string; ignore_case?: boolean | undefined } }
-  | { turns: { gte?: number | undefined; lte?: number | undefined } }
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
+export type Condition = z.output<typeof conditionSchema>
 
 /** What the evaluator may look at: facts reported by the game and the player's own words. */
 export interface GameState {

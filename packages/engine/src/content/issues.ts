@@ -1,3 +1,5 @@
+import { ParleyError } from '../errors.ts'
+
 export type ContentIssueCode =
   | 'yaml_syntax'
   | 'tab_indent'
@@ -46,12 +48,12 @@ export function formatIssue(issue: ContentIssue): string {
 }
 
 /** The author's file is wrong; `issues` lists every problem found, each with its position. */
-export class ContentError extends Error {
+export class ContentError extends ParleyError {
   override name = 'ContentError'
-  readonly code = 'content_invalid'
+  declare readonly code: 'content_invalid'
   readonly issues: readonly ContentIssue[]
   constructor(issues: readonly ContentIssue[]) {
-    super(issues.map(formatIssue).join('\n'))
+    super('content_invalid', issues.map(formatIssue).join('\n'))
     this.issues = issues
   }
 }

@@ -1,6 +1,6 @@
 import { parseDocument, LineCounter, type Document } from 'yaml'
 import type { z } from 'zod'
-import { npcSchema, type Npc } from './schema.ts'
+import { CONDITION_KEYS, npcSchema, type Npc } from './schema.ts'
 import { ContentError, type ContentIssue, type ContentIssueCode } from './issues.ts'
 import { formatPath, keyNode, locate, position } from './positions.ts'
 import { collectionKeys, flowCommaTraps, syntaxReport } from './syntax.ts'
@@ -188,6 +188,11 @@ function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, l
       return
     }
     case 'invalid_union': {
+      const value = valueAt(data, issue.path)
+      if (isConditionUnion(issue)) {
+        reportCondition(issue, value, data, doc, lineCounter, add, trapKeys, badKeys)
+        return
+      }
       const { node } = locate(doc, issue.path)
       const hint = issue.path.at(-1) === 'given' ? 'write "given: item_id" or "given: { item: item_id, count: 2 }"' : undefined
       add('invalid_value', position(lineCounter, node), `${where}: not a valid value`, hint)
@@ -203,6 +208,31 @@ function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, l
       add('invalid_value', position(lineCounter, node), `${where}: ${issue.message}`)
     }
   }
+}
+
+/** The union of one-key condition objects: one branch per key in CONDITION_KEYS. */
+function isConditionUnion(issue: z.core.$ZodIssueInvalidUnion): boolean {
+  return issue.errors.length === CONDITION_KEYS.length
+}
+
+/**
+ * A condition that fits none of the one-key shapes. When its one key is a known one, the problem
+ * is inside that branch: report that branch's issues where they are. Unknown keys are reported
+ * with a did-you-mean; no key or several known keys are left to the reference checks, which say so.
+ */
+function reportCondition(issue: z.core.$ZodIssueInvalidUnion, value: unknown, data: unknown, doc: Document, lineCounter: LineCounter, add: Add, trapKeys: ReadonlySet<number>, badKeys: boolean) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const { node } = locate(doc, issue.path)
+    add('invalid_condition', position(lineCounter, node), `${issue.path.join('.')}: a condition is a mapping with one key: ${CONDITION_KEYS.join(', ')}`)
+    return
+  }
+  const keys = Object.keys(value)
+  const unknown = keys.filter((k) => !CONDITION_KEYS.includes(k))
+  for (const name of unknown) add('unknown_key', position(lineCounter, keyNode(doc, issue.path, name)), `unknown key "${name}"`, didYouMean(name, CONDITION_KEYS))
+  const known = keys.filter((k) => CONDITION_KEYS.includes(k))
+  if (unknown.length > 0 || known.length !== 1) return
+  const branch = issue.errors[CONDITION_KEYS.indexOf(known[0]!)] ?? []
+  for (const inner of branch) reportZodIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue, data, doc, lineCounter, add, trapKeys, badKeys)
 }
 
 function article(type: string): string {

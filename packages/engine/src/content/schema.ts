@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import type { Condition } from '../conditions/types.ts'
 
 const id = z
   .string()
@@ -8,41 +7,44 @@ const text = z.string().trim().min(1, 'must not be empty')
 
 export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'all', 'any', 'not']
 
+const givenCondition = z.strictObject({
+  given: z
+    .union([id, z.strictObject({ item: id, count: z.int().min(1).optional().describe('at least this many (default 1)') })])
+    .describe('the player gave this item (optionally at least `count` of it)'),
+})
+const flagCondition = z.strictObject({ flag: id.describe('the game set this flag') })
+const saidCondition = z.strictObject({
+  said: z
+    .strictObject({
+      matches: z.string().min(1).describe('an RE2 regular expression, found anywhere in the player\'s own line (matched in linear time; no backreferences or lookaround)'),
+      ignore_case: z.boolean().optional().describe('default true'),
+    })
+    .describe('the player has said something matching this pattern'),
+})
+const turnsCondition = z.strictObject({
+  turns: z.strictObject({ gte: z.int().min(0).optional(), lte: z.int().min(0).optional() }).describe('the number of completed player turns'),
+})
+const allCondition = z.strictObject({
+  get all(): z.ZodArray<typeof conditionSchema> {
+    return z.array(conditionSchema).min(1).describe('every condition holds')
+  },
+})
+const anyCondition = z.strictObject({
+  get any(): z.ZodArray<typeof conditionSchema> {
+    return z.array(conditionSchema).min(1).describe('at least one condition holds')
+  },
+})
+const notCondition = z.strictObject({
+  get not(): typeof conditionSchema {
+    return conditionSchema.describe('the condition does not hold')
+  },
+})
+
 /**
- * Designers write `{ given: red_gem }`; each condition is an object with exactly one key (checked
- * in references.ts on the raw data, where a misspelled key can be told from a missing one).
+ * Designers write `{ given: red_gem }`: a condition is an object with exactly one of these keys,
+ * so `{}` and `{ given: a, flag: b }` are refused. The `Condition` type is inferred from here.
  */
-export const conditionSchema: z.ZodType<Condition> = z
-  .strictObject({
-    given: z
-      .union([
-        id,
-        z.strictObject({ item: id, count: z.int().min(1).optional().describe('at least this many (default 1)') }),
-      ])
-      .optional()
-      .describe('the player gave this item (optionally at least `count` of it)'),
-    flag: id.optional().describe('the game set this flag'),
-    said: z
-      .strictObject({
-        matches: z.string().min(1).describe('an RE2 regular expression, found anywhere in the player\'s own line (matched in linear time; no backreferences or lookaround)'),
-        ignore_case: z.boolean().optional().describe('default true'),
-      })
-      .optional()
-      .describe('the player has said something matching this pattern'),
-    turns: z
-      .strictObject({ gte: z.int().min(0).optional(), lte: z.int().min(0).optional() })
-      .optional()
-      .describe('the number of completed player turns'),
-    get all() {
-      return z.array(conditionSchema).min(1).optional().describe('every condition holds')
-    },
-    get any() {
-      return z.array(conditionSchema).min(1).optional().describe('at least one condition holds')
-    },
-    get not() {
-      return conditionSchema.optional().describe('the condition does not hold')
-    },
-  }) as unknown as z.ZodType<Condition>
+export const conditionSchema = z.union([givenCondition, flagCondition, saidCondition, turnsCondition, allCondition, anyCondition, notCondition])
 
 const secretSchema = z.strictObject({
   id: id.describe('unique within this NPC'),

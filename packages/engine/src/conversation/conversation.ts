@@ -1,3 +1,8 @@
+/**
+ * The public `Conversation`: the facade a game holds. It checks the game's and the player's input,
+ * sends it to the machine as events, and delivers what the machine emits (turn results, deltas,
+ * unlocks, action requests) once the machine is idle.
+ */
 import { createActor, type Actor } from 'xstate'
 import type { Npc } from '../content/schema.ts'
 import { describeCondition } from '../conditions/evaluate.ts'
@@ -5,15 +10,20 @@ import { ParleyError } from '../errors.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { buildMessages } from '../prompt/build.ts'
 import type { Provider } from '../providers/types.ts'
-import { forPlayer } from '../providers/end-user.ts'
-import { conversationMachine, type ConversationEmitted } from './machine.ts'
-import { emptyData, prepareTurn, type ConversationData } from './state.ts'
+import { checkUserId } from '../providers/end-user.ts'
+import { conversationMachine, type ConversationEmitted, type ConversationEvent } from './machine.ts'
+import { emptyData, type ConversationData } from './state.ts'
+import { prepareTurn } from './prepare.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
 import type { HistoryEntry } from '../prompt/history.ts'
-import type { ActionSettings } from './machine.ts'
-import type { ActionOutcome } from './turn-runner.ts'
+import type { ActionOutcome, ActionSettings } from '../actions/types.ts'
 import { fromSnapshot, toSnapshot, type ConversationSnapshot } from './snapshot.ts'
 import type { ConversationStateName, TurnResult } from './results.ts'
+
+/** What each `convo.on(type, …)` listener receives; a completed turn's result carries its state. */
+export type ConversationEvents = {
+  [T in ConversationEmitted['type']]: T extends 'turn.completed' ? { type: T; id: number; result: TurnResult } : Extract<ConversationEmitted, { type: T }>
+}
 
 export interface ConversationOptions {
   provider: Provider
@@ -21,10 +31,7 @@ export interface ConversationOptions {
   lore?: { embeddings?: EmbeddingOptions | undefined } | undefined
   /** How the game decides the actions the model asks for (see `resolveAction`). */
   actions?: ActionSettings | undefined
-  /**
-   * The player, as the game names them (6–128 characters, e.g. a hashed account id): sent as
-   * GLM's `user_id`, so a content-safety lockout hits that player, not the studio's key.
-   */
+  /** The player this conversation is with, for providers that pass it on (GLM's `user_id`). */
   userId?: string | undefined
 }
 
@@ -46,8 +53,15 @@ export interface SecretStatus {
 
 type Pending = { resolve: (r: TurnResult) => void; reject: (e: unknown) => void; onDelta?: (text: string) => void }
 
+/** An event the machine emitted, held until the machine is idle; a completed turn carries the state it left. */
+type Outgoing = { event: ConversationEmitted; state: ConversationStateName }
+
 /**
  * A conversation between the player and one NPC, backed by an xstate actor.
+ *
+ * Listeners run when the machine is idle, never in the middle of its step: the machine's events
+ * are held in an outbox and delivered once it settles, so `give`, `setFlag`, `end` and
+ * `resolveAction` called from a listener are processed at once and report what they really did.
  * @example
  * const convo = createConversation(npc, { provider: scriptedProvider() })
  * const { text } = await convo.say('你好')
@@ -57,25 +71,78 @@ export class Conversation {
   readonly npc: Npc
   readonly actor: Actor<typeof conversationMachine>
   readonly #pending = new Map<number, Pending>()
+  readonly #listeners = new Map<string, Set<(event: never) => void>>()
+  readonly #outbox: Outgoing[] = []
+  #depth = 0
+  #flushing = false
+  #scheduled = false
   #nextId = 1
 
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: forPlayer(options.provider, options.userId), embeddings: options.lore?.embeddings, actions: options.actions, data: restored?.data ?? emptyData, ended: restored?.ended ?? false },
+      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, userId: options.userId === undefined ? undefined : checkUserId(options.userId), data: restored?.data ?? emptyData },
     })
-    this.actor.on('turn.delta', (e) => this.#pending.get(e.id)?.onDelta?.(e.text))
-    this.actor.on('turn.completed', (e) => {
-      const p = this.#pending.get(e.id)
-      this.#pending.delete(e.id)
-      p?.resolve(e.result)
-    })
-    this.actor.on('turn.rejected', (e) => {
-      const p = this.#pending.get(e.id)
-      this.#pending.delete(e.id)
-      p?.reject(e.reason === 'ended' ? new ParleyError('conversation_ended', 'the conversation has ended') : new ParleyError('aborted', 'the turn was cancelled; history is as it was before it'))
+    this.actor.on('*', (event) => {
+      // The snapshot is already the one this step ends in, so a result reports where the machine really is.
+      this.#outbox.push({ event, state: stateName(this.actor.getSnapshot().value) })
+      if (this.#depth === 0 && !this.#flushing && !this.#scheduled) {
+        this.#scheduled = true
+        queueMicrotask(() => {
+          this.#scheduled = false
+          this.#flush()
+        })
+      }
     })
     this.actor.start()
+    if (restored?.ended) this.actor.send({ type: 'game.end' })
+  }
+
+  /** Sends an event and, once the machine has settled, delivers what it emitted. */
+  #dispatch(event: ConversationEvent): void {
+    this.#depth++
+    try {
+      this.actor.send(event)
+    } finally {
+      this.#depth--
+    }
+    if (this.#depth === 0) this.#flush()
+  }
+
+  #flush(): void {
+    if (this.#flushing) return
+    this.#flushing = true
+    try {
+      for (let next = this.#outbox.shift(); next; next = this.#outbox.shift()) this.#deliver(next)
+    } finally {
+      this.#flushing = false
+    }
+  }
+
+  #deliver({ event, state }: Outgoing): void {
+    if (event.type === 'turn.delta') this.#pending.get(event.id)?.onDelta?.(event.text)
+    const listeners = this.#listeners.get(event.type)
+    const delivered = event.type === 'turn.completed' ? { ...event, result: { ...event.result, state } } : event
+    if (listeners) {
+      for (const listener of [...listeners]) {
+        try {
+          ;(listener as (e: unknown) => void)(delivered)
+        } catch (error) {
+          // A listener's bug must not stop the turn's own bookkeeping or the other listeners; it
+          // surfaces as an uncaught error, as an EventTarget listener's would.
+          queueMicrotask(() => {
+            throw error
+          })
+        }
+      }
+    }
+    if (event.type === 'turn.completed' || event.type === 'turn.rejected') {
+      const p = this.#pending.get(event.id)
+      this.#pending.delete(event.id)
+      if (!p) return
+      if (event.type === 'turn.completed') p.resolve({ ...event.result, state })
+      else p.reject(event.reason === 'ended' ? new ParleyError('conversation_ended', 'the conversation has ended') : new ParleyError('aborted', 'the turn was cancelled; history is as it was before it, except for actions the game carried out'))
+    }
   }
 
   /** The NPC's opening line, to show before the player speaks. */
@@ -84,9 +151,7 @@ export class Conversation {
   }
 
   get state(): ConversationStateName {
-    const value = this.actor.getSnapshot().value
-    if (typeof value === 'string') return value === 'dispatch' ? 'awaiting' : (value as ConversationStateName)
-    return (value as { busy: ConversationStateName }).busy
+    return stateName(this.actor.getSnapshot().value)
   }
 
   get turns(): number {
@@ -95,73 +160,98 @@ export class Conversation {
 
   /** The player says a line; resolves with the NPC's answer once the turn is done. */
   say(text: string, options: TurnOptions = {}): Promise<TurnResult> {
-    return this.#send(text, false, options)
+    return this.#send(text, false, options).promise
   }
 
-  /** Like `say`, yielding the reply's text as it streams. */
+  /**
+   * Like `say`, yielding the reply's text as it streams. Leaving the loop early (`break`, a
+   * `throw`) cancels the turn, as an aborted signal would.
+   */
   stream(text: string, options: TurnOptions = {}): TurnStream {
     const deltas: string[] = []
     let wake: (() => void) | undefined
     let finished = false
-    const result = this.#send(text, true, options, (delta) => {
+    const turn = this.#send(text, true, options, (delta) => {
       deltas.push(delta)
       wake?.()
     })
-    result.then(
-      () => ((finished = true), wake?.()),
-      () => ((finished = true), wake?.()),
-    )
+    const result = turn.promise
+    const done = () => {
+      finished = true
+      wake?.()
+    }
+    // Marked handled: a loop left early rejects the result with `aborted`, which a caller that
+    // never reads `.result` must not see as an unhandled rejection.
+    result.then(done, done)
+    const cancel = (id: number | undefined) => {
+      if (!finished && id !== undefined) this.#dispatch({ type: 'turn.cancel', id })
+    }
     return {
       result,
       async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (deltas.length > 0) yield deltas.shift()!
-          if (finished) break
-          await new Promise<void>((r) => (wake = r))
-          wake = undefined
+        let complete = false
+        try {
+          for (;;) {
+            while (deltas.length > 0) yield deltas.shift()!
+            if (finished) break
+            await new Promise<void>((r) => (wake = r))
+            wake = undefined
+          }
+          complete = true
+          await result
+        } finally {
+          if (!complete) cancel(turn.id)
         }
-        await result
       },
     }
   }
 
-  #send(text: string, stream: boolean, options: TurnOptions, onDelta?: (text: string) => void): Promise<TurnResult> {
-    if (typeof text !== 'string') return Promise.reject(new ParleyError('invalid_argument', 'a player line must be text'))
+  /** The player says a line (id, and the promise of its result). */
+  #send(text: string, stream: boolean, options: TurnOptions, onDelta?: (text: string) => void): { id: number | undefined; promise: Promise<TurnResult> } {
+    if (typeof text !== 'string') return { id: undefined, promise: Promise.reject(new ParleyError('invalid_argument', 'a player line must be text')) }
     if (text.length > this.npc.max_line_chars) {
-      return Promise.reject(new ParleyError('line_too_long', `the line is ${text.length} characters; ${this.npc.name} listens to at most ${this.npc.max_line_chars}`))
+      return { id: undefined, promise: Promise.reject(new ParleyError('line_too_long', `the line is ${text.length} characters; ${this.npc.name} listens to at most ${this.npc.max_line_chars}`)) }
     }
-    if (options.signal?.aborted) return Promise.reject(new ParleyError('aborted', 'the turn was cancelled before it started'))
+    if (options.signal?.aborted) return { id: undefined, promise: Promise.reject(new ParleyError('aborted', 'the turn was cancelled before it started')) }
     const id = this.#nextId++
     const promise = new Promise<TurnResult>((resolve, reject) => this.#pending.set(id, { resolve, reject, ...(onDelta && { onDelta }) }))
     const signal = options.signal
     if (signal) {
-      const onAbort = () => this.actor.send({ type: 'turn.cancel', id })
+      const onAbort = () => this.#dispatch({ type: 'turn.cancel', id })
       signal.addEventListener('abort', onAbort, { once: true })
-      promise.then(() => signal.removeEventListener('abort', onAbort), () => signal.removeEventListener('abort', onAbort))
+      const off = () => signal.removeEventListener('abort', onAbort)
+      promise.then(off, off)
     }
-    this.actor.send({ type: 'player.say', id, text, stream })
-    return promise
+    this.#dispatch({ type: 'player.say', id, text, stream })
+    return { id, promise }
   }
 
   /** The game reports that the player gave this NPC an item. Returns the secrets it unlocked. */
   give(item: string, count = 1): { unlocked: string[] } {
-    if (!this.npc.items[item]) throw new ParleyError('unknown_item', `${this.npc.id} has no item "${item}"; known items: ${Object.keys(this.npc.items).join(', ') || 'none'}`)
+    // Own properties only: "constructor" or "__proto__" is an unknown id like any other.
+    if (typeof item !== 'string' || !Object.hasOwn(this.npc.items, item)) {
+      throw new ParleyError('unknown_item', `${this.npc.id} has no item "${String(item)}"; known items: ${Object.keys(this.npc.items).join(', ') || 'none'}`)
+    }
     if (!Number.isInteger(count) || count < 1) throw new ParleyError('invalid_argument', `count must be a positive whole number, got ${count}`)
-    return this.#unlocksFrom(() => this.actor.send({ type: 'game.give', item, count }))
+    return this.#unlocksFrom({ type: 'game.give', item, count })
   }
 
-  /** The game sets (or clears) a flag the NPC's conditions may test. */
+  /** The game sets (or clears) a flag the NPC's conditions may test. An NPC that declares `flags:` takes only those. */
   setFlag(name: string, on = true): { unlocked: string[] } {
     if (typeof name !== 'string' || name === '') throw new ParleyError('invalid_argument', 'a flag name must be non-empty text')
-    return this.#unlocksFrom(() => this.actor.send({ type: 'game.flag', name, on }))
+    const declared = this.npc.flags
+    if (declared && !Object.hasOwn(declared, name)) {
+      throw new ParleyError('unknown_flag', `${this.npc.id} declares no flag "${name}"; declared flags: ${Object.keys(declared).join(', ') || 'none'}`)
+    }
+    return this.#unlocksFrom({ type: 'game.flag', name, on })
   }
 
-  #unlocksFrom(send: () => void): { unlocked: string[] } {
-    const unlocked: string[] = []
-    const sub = this.actor.on('secret.unlocked', (e) => unlocked.push(e.secret))
-    send()
-    sub.unsubscribe()
-    return { unlocked }
+  /** What one game event unlocked: the machine is idle here, so the event is processed before `send` returns. */
+  #unlocksFrom(event: ConversationEvent): { unlocked: string[] } {
+    const before = this.actor.getSnapshot().context.data.unlocked
+    this.#dispatch(event)
+    const after = this.actor.getSnapshot().context.data.unlocked
+    return { unlocked: after.slice(before.length) }
   }
 
   /**
@@ -169,13 +259,18 @@ export class Conversation {
    * given: `{ ok: true, result }` if it happened, `{ ok: false, reason }` if not.
    */
   resolveAction(callId: string, outcome: ActionOutcome): void {
-    this.actor.send({ type: 'action.resolve', callId, outcome })
+    this.#dispatch({ type: 'action.resolve', callId, outcome })
   }
 
-  /** Ends the conversation; an in-flight turn is cancelled and history is left as it was. */
+  /**
+   * Ends the conversation with the NPC's farewell; an in-flight turn is cancelled and history is
+   * left as it was (actions the game already carried out stay). Throws `conversation_ended` if
+   * the conversation had already ended.
+   */
   end(): TurnResult {
-    this.actor.send({ type: 'game.end' })
-    return { kind: 'farewell', text: this.npc.lines.farewell, state: 'ended', unlocked: [] }
+    if (this.state === 'ended') throw new ParleyError('conversation_ended', 'the conversation has already ended')
+    this.#dispatch({ type: 'game.end' })
+    return { kind: 'farewell', text: this.npc.lines.farewell, state: this.state, unlocked: [] }
   }
 
   /**
@@ -222,15 +317,16 @@ export class Conversation {
   }
 
   /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`, `action.requested`. */
-  on<T extends ConversationEmitted['type']>(type: T, handler: (event: Extract<ConversationEmitted, { type: T }>) => void): () => void {
-    const sub = this.actor.on(type, handler as never)
-    return () => sub.unsubscribe()
+  on<T extends ConversationEmitted['type']>(type: T, handler: (event: ConversationEvents[T]) => void): () => void {
+    let set = this.#listeners.get(type)
+    if (!set) this.#listeners.set(type, (set = new Set()))
+    set.add(handler as (event: never) => void)
+    return () => void set.delete(handler as (event: never) => void)
   }
 
   /** A save game of everything committed; a turn still in flight is not part of it. */
   snapshot(): ConversationSnapshot {
-    const { data, ended } = this.actor.getSnapshot().context
-    return toSnapshot(this.npc, data, ended)
+    return toSnapshot(this.npc, this.actor.getSnapshot().context.data, this.state === 'ended')
   }
 
   /** Stops the actor. Turns still pending are rejected (`aborted`), never left hanging. */
@@ -249,4 +345,13 @@ export function createConversation(npc: Npc, options: ConversationOptions): Conv
 /** Continues a saved conversation. Throws ParleyError `snapshot_invalid` or `snapshot_wrong_npc`. */
 export function restoreConversation(npc: Npc, snapshot: unknown, options: ConversationOptions): Conversation {
   return new Conversation(npc, options, fromSnapshot(npc, snapshot))
+}
+
+/** The public name of a machine state: the innermost of `busy`'s states, else the top one. */
+function stateName(value: unknown): ConversationStateName {
+  if (typeof value === 'string') return value === 'dispatch' ? 'awaiting' : (value as ConversationStateName)
+  const busy = (value as { busy: string | Record<string, unknown> }).busy
+  if (typeof busy === 'string') return busy as ConversationStateName
+  if ('calling' in busy) return busy.calling as ConversationStateName
+  return 'acting'
 }

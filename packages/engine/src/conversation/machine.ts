@@ -1,13 +1,30 @@
-import { assign, emit, enqueueActions, fromCallback, sendTo, setup } from 'xstate'
-import type { Npc } from '../content/schema.ts'
+/**
+ * The conversation machine: it owns the whole turn. `awaiting` the player; a line is answered in
+ * `busy` (`preparing` lore, then `calling` the model: `requesting`, `streaming`, `retrying`; then
+ * `acting` on the calls the model made, one decision at a time, and calling again); `ended`.
+ * Leaving a state ends its work: `preparing` and `deciding` stop what they invoked, and leaving
+ * `calling` tells the conversation's one caller to abort the call, after which the caller never
+ * reports on it; so a cancelled or ended turn can never be answered late. Timeouts are `after`
+ * transitions; the game's decisions are events.
+ */
+import { and, assertEvent, assign, emit, enqueueActions, sendTo, setup } from 'xstate'
+import type { Npc, NpcAction } from '../content/schema.ts'
+import type { GameState } from '../conditions/types.ts'
 import type { GlmMessage } from '../glm/types.ts'
-import type { RetryInfo } from '../glm/client.ts'
-import type { Provider, ProviderReply } from '../providers/types.ts'
+import { isGlmError } from '../glm/errors.ts'
+import type { GlmTool } from '../actions/tools.ts'
+import { offeredActions, toolFor } from '../actions/tools.ts'
+import type { ActionCall, ActionOutcome, ActionSettings } from '../actions/types.ts'
+import { carriedOut, checkCall, closeRound, decideCall, emptyLog, flagsWithEffects, openRound, rejectCall, type ActionLog, type Round } from '../actions/round.ts'
+import { asOutcome, decideActor } from '../actions/decide.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
-import type { HistoryEntry } from '../prompt/history.ts'
-import { runTurn, type ActionCall, type ActionOutcome, type ActionRecord } from './turn-runner.ts'
-import { commitTurn, failTurn, giveItem, isExitPhrase, prepareTurn, setFlag, type ConversationData, type PreparedTurn } from './state.ts'
-import { describeFailure, type TurnFailure, type TurnResult, type ConversationStateName } from './results.ts'
+import { needsEmbeddings } from '../lore/retrieve.ts'
+import { ProviderFailure, type Provider, type ProviderReply } from '../providers/types.ts'
+import { callActor, loreActor, type CallEvent } from './actors.ts'
+import { isExitPhrase } from '../content/exit-phrases.ts'
+import { prepareTurn, type PreparedTurn } from './prepare.ts'
+import { commitTurn, failTurn, giveItem, setFlag, type ConversationData } from './state.ts'
+import { describeFailure, type TurnFailure, type TurnOutcome } from './results.ts'
 
 export interface QueuedLine {
   id: number
@@ -15,15 +32,34 @@ export interface QueuedLine {
   stream: boolean
 }
 
+/** The turn in flight: what it sends next and what its actions have done so far. */
+export interface TurnInFlight {
+  id: number
+  stream: boolean
+  prepared: PreparedTurn
+  /** The next call's request: grows by a round of tool calls and results after each `acting`. */
+  messages: GlmMessage[]
+  tools: GlmTool[]
+  /** Action rounds closed so far. */
+  rounds: number
+  round: Round | undefined
+  log: ActionLog
+  deciding: { call: ActionCall; action: NpcAction } | undefined
+  /** The model said the prompt did not fit its window, and the turn is being asked again, smaller. */
+  trimmed: boolean
+  /** A thinking model's reasoning behind the round being decided: sent back with its results, never kept. */
+  reasoning: string | undefined
+}
+
 export interface ConversationContext {
   npc: Npc
   provider: Provider
   actions: ActionSettings
   embeddings: EmbeddingOptions | undefined
+  userId: string | undefined
   data: ConversationData
-  ended: boolean
   queue: QueuedLine[]
-  current: (QueuedLine & { turn: PreparedTurn; endAfter?: boolean }) | undefined
+  turn: TurnInFlight | undefined
   /** The messages of the last call sent to the provider, for inspection panels. */
   lastRequest: GlmMessage[] | undefined
   /** Ids of the lore chunks in that call. */
@@ -35,8 +71,8 @@ export interface ConversationInput {
   provider: Provider
   actions?: ActionSettings | undefined
   embeddings?: EmbeddingOptions | undefined
+  userId?: string | undefined
   data: ConversationData
-  ended: boolean
 }
 
 export type ConversationEvent =
@@ -45,126 +81,52 @@ export type ConversationEvent =
   | { type: 'game.flag'; name: string; on: boolean }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[]; loreFallback?: PreparedTurn['loreFallback'] }
-  | { type: 'turn.delta'; id: number; text: string }
-  | { type: 'turn.retry'; id: number; info: RetryInfo }
-  | { type: 'turn.done'; id: number; reply: ProviderReply; extra?: HistoryEntry[]; actions?: ActionRecord[]; trimmed?: boolean }
-  | { type: 'turn.acting'; id: number; calls: ActionCall[] }
-  | { type: 'action.applied'; id: number; action: string }
   | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
-  | { type: 'turn.failed'; id: number; error: unknown }
+  | CallEvent
 
 export type ConversationEmitted =
-  | { type: 'turn.prepared'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
   | { type: 'turn.delta'; id: number; text: string }
   | { type: 'turn.retrying'; id: number; attempt: number; error: TurnFailure }
-  | { type: 'turn.completed'; id: number; result: TurnResult }
+  | { type: 'turn.completed'; id: number; result: TurnOutcome }
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
-  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' }
-  | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
+  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' | 'action' }
   | { type: 'action.requested'; id: number; call: ActionCall }
 
-type CallerEvent =
-  | { type: 'call'; id: number; turn: PreparedTurn; stream: boolean }
-  | { type: 'cancel'; id: number }
-  | { type: 'resolve'; callId: string; outcome: ActionOutcome }
 
-export interface ActionSettings {
-  /** Decides each action the model asks for; without it the game answers with `resolveAction`. */
-  handler?: ((call: ActionCall) => ActionOutcome | Promise<ActionOutcome>) | undefined
-  /** How long the game has to answer before the action counts as refused. Default 10 s. */
-  timeoutMs?: number | undefined
+/** Conditions as the turn's carried-out actions left them: gifts as they are now, flags with the effects so far. */
+function workingState(context: ConversationContext): GameState {
+  const turn = context.turn!
+  return { ...turn.prepared.state, items: context.data.items, flags: flagsWithEffects(context.data.flags, turn.log.effects) }
+}
+
+function nextTools(context: ConversationContext, rounds: number): GlmTool[] {
+  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolFor) : []
 }
 
 /**
- * Makes the provider calls for one conversation, one turn at a time. It lives as long as the
- * conversation (an actor per turn cost more than the rest of the engine's turn), takes `call`,
- * `cancel` and the game's `resolve`, and answers with events carrying the turn's id, so a late
- * answer to a cancelled turn is recognised and dropped.
+ * Ends the turn in history and data. A reply commits the exchange. Without one (a failure, a
+ * cancel, the end), the turn leaves nothing unless the game carried out an action: that is a
+ * fact of the game's world, so its effects apply and history records the whole exchange with
+ * the NPC's fallback line as its answer.
  */
-const callerActor = fromCallback<CallerEvent, { provider: Provider; npc: Npc; actions: ActionSettings }>(({ sendBack, receive, input }) => {
-  let running: { id: number; controller: AbortController } | undefined
-  const decisions = new Map<string, (outcome: ActionOutcome) => void>()
-  // A game may answer inside its `action.requested` listener, before the call is awaited here.
-  const early = new Map<string, ActionOutcome>()
-  const decide = (call: ActionCall, signal: AbortSignal): Promise<ActionOutcome> =>
-    new Promise((resolve) => {
-      const answered = early.get(call.id)
-      if (answered) {
-        early.delete(call.id)
-        return resolve(answered)
-      }
-      const timeoutMs = input.actions.timeoutMs ?? 10_000
-      const timer = setTimeout(() => finish({ ok: false, reason: `the game did not answer within ${timeoutMs} ms` }), timeoutMs)
-      const finish = (outcome: ActionOutcome) => {
-        clearTimeout(timer)
-        decisions.delete(call.id)
-        resolve(outcome)
-      }
-      signal.addEventListener('abort', () => finish({ ok: false, reason: 'cancelled' }), { once: true })
-      decisions.set(call.id, finish)
-      if (input.actions.handler) {
-        Promise.resolve()
-          .then(() => input.actions.handler!(call))
-          .then(finish, (error: unknown) => finish({ ok: false, reason: `the game failed: ${error instanceof Error ? error.message : String(error)}` }))
-      }
-    })
-  receive((event) => {
-    if (event.type === 'resolve') {
-      const waiting = decisions.get(event.callId)
-      if (waiting) waiting(event.outcome)
-      else if (running) early.set(event.callId, event.outcome)
-      return
-    }
-    if (event.type === 'cancel') {
-      if (running?.id === event.id) running.controller.abort()
-      running = undefined
-      return
-    }
-    const controller = new AbortController()
-    const { id } = event
-    running = { id, controller }
-    early.clear()
-    const settle = (e: ConversationEvent) => {
-      // Aborting a call that already finished still makes ky and undici build a DOMException with
-      // a stack trace, so a settled call is simply forgotten.
-      if (running?.id === id) running = undefined
-      sendBack(e)
-    }
-    const prepared = event.turn.withLore
-      ? event.turn.withLore().then((done) => {
-          sendBack({ type: 'turn.prepared', id, ...done })
-          return { ...event.turn, ...done }
-        })
-      : Promise.resolve(event.turn)
-    prepared
-      .then((turn) =>
-        runTurn(input.npc, input.provider, turn, {
-          signal: controller.signal,
-          stream: event.stream,
-          onDelta: (text) => sendBack({ type: 'turn.delta', id, text }),
-          onRetry: (info) => sendBack({ type: 'turn.retry', id, info }),
-          onActing: (calls) => sendBack({ type: 'turn.acting', id, calls }),
-          decide: (call) => decide(call, controller.signal),
-          onApplied: (action) => sendBack({ type: 'action.applied', id, action: action.name }),
-        }),
-      )
-      .then(
-        (run) => settle({ type: 'turn.done', id, reply: run.reply, extra: run.extra, actions: run.actions, ...(run.trimmed && { trimmed: true }) }),
-        (error: unknown) => settle({ type: 'turn.failed', id, error }),
-      )
-  })
-  return () => running?.controller.abort()
-})
+function settle(context: ConversationContext, reply: string | undefined, failed: boolean): { data: ConversationData; byAction: string[]; byTurn: string[] } {
+  const turn = context.turn!
+  const log = turn.round ? closeRound(turn.round, turn.log) : turn.log
+  if (reply === undefined && !carriedOut(log)) return { data: failed ? failTurn(context.data) : context.data, byAction: [], byTurn: [] }
+  let data = context.data
+  const byAction: string[] = []
+  for (const effect of log.effects) {
+    if (!effect.set_flag) continue
+    const change = setFlag(context.npc, data, effect.set_flag, true)
+    data = change.data
+    byAction.push(...change.unlocked)
+  }
+  const committed = commitTurn(context.npc, data, turn.prepared, reply ?? context.npc.lines.fallback, log.entries)
+  const failures = failed ? context.data.failures + 1 : reply === undefined ? context.data.failures : 0
+  return { data: { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
+}
 
-const idleState = (ctx: ConversationContext, queued: number): ConversationStateName => (ctx.ended ? 'ended' : queued > 0 ? 'thinking' : 'awaiting')
-
-/**
- * One conversation with one NPC. States a game can show: `awaiting` the player, `thinking`
- * (request sent), `streaming` (reply arriving), `retrying` (a failed attempt is being retried),
- * `acting` (the model asked for actions; the game decides), `ended`. Player lines are queued and
- * answered strictly in order.
- */
 export const conversationMachine = setup({
   types: {
     context: {} as ConversationContext,
@@ -172,203 +134,363 @@ export const conversationMachine = setup({
     input: {} as ConversationInput,
     emitted: {} as ConversationEmitted,
   },
-  actors: { caller: callerActor },
+  actors: { call: callActor, lore: loreActor, decide: decideActor },
+  delays: {
+    actionTimeout: ({ context }) => context.actions.timeoutMs ?? 10_000,
+  },
   guards: {
-    isEnded: ({ context }) => context.ended,
     queueEmpty: ({ context }) => context.queue.length === 0,
-    headIsEmpty: ({ context }) => context.queue[0]!.text.trim() === '',
-    headIsExit: ({ context }) => isExitPhrase(context.npc, context.queue[0]!.text),
-    isCurrent: ({ context, event }) => 'id' in event && context.current?.id === event.id,
+    isEmptyLine: (_, params: { line: QueuedLine }) => params.line.text.trim() === '',
+    isExitLine: ({ context }, params: { line: QueuedLine }) => isExitPhrase(context.npc, params.line.text),
+    needsLore: ({ context }) => !!context.npc.lore && needsEmbeddings(context.npc, context.embeddings),
+    cancelsTurn: ({ context, event }) => {
+      assertEvent(event, 'turn.cancel')
+      return context.turn?.id === event.id
+    },
+    asksToAct: ({ event }) => {
+      assertEvent(event, 'call.done')
+      return !!event.reply.toolCalls?.length
+    },
+    /** The model called actions although none were offered any more (the round cap): it must speak. */
+    actsPastCap: ({ context, event }) => {
+      assertEvent(event, 'call.done')
+      return !!event.reply.toolCalls?.length && context.turn!.tools.length === 0
+    },
+    turnEnds: ({ context }) => context.turn!.log.effects.some((e) => e.end_conversation),
+    failureEnds: ({ context }) => context.data.failures + 1 >= context.npc.max_failures || (carriedOut(context.turn!.log) && context.turn!.log.effects.some((e) => e.end_conversation)),
+    contextExceeded: ({ context, event }) => {
+      assertEvent(event, 'call.failed')
+      const error = event.error
+      return isGlmError(error) && error.kind === 'context_exceeded' && !context.turn!.trimmed
+    },
+    roundDone: ({ context }) => context.turn!.round!.waiting.length === 0,
+    headCallInvalid: ({ context }) => !checkCall(context.npc, workingState(context), context.turn!.round!.waiting[0]!).ok,
+    hasHandler: ({ context }) => !!context.actions.handler,
+    answersDecision: ({ context, event }) => {
+      assertEvent(event, 'action.resolve')
+      return context.turn?.deciding?.call.id === event.callId
+    },
   },
   actions: {
     enqueue: assign({
-      queue: ({ context, event }) => (event.type === 'player.say' ? [...context.queue, { id: event.id, text: event.text, stream: event.stream }] : context.queue),
+      queue: ({ context, event }) => {
+        assertEvent(event, 'player.say')
+        return [...context.queue, { id: event.id, text: event.text, stream: event.stream }]
+      },
     }),
-    answerNudge: enqueueActions(({ context, enqueue }) => {
-      const [head, ...rest] = context.queue
-      enqueue.assign({ queue: rest })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'nudge', text: context.npc.lines.nudge, state: idleState(context, rest.length), unlocked: [] } })
+    dropHead: assign({ queue: ({ context }) => context.queue.slice(1) }),
+    answerNudge: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'nudge' as const, text: context.npc.lines.nudge, unlocked: [] } })),
+    answerFarewell: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'farewell' as const, text: context.npc.lines.farewell, unlocked: [] } })),
+    beginTurn: assign(({ context }, params: { line: QueuedLine }) => {
+      const { line } = params
+      const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
+      const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
+      return { turn }
     }),
-    answerFarewell: enqueueActions(({ context, enqueue }) => {
-      const [head, ...rest] = context.queue
-      enqueue.assign({ queue: rest, ended: true })
-      enqueue.emit({ type: 'turn.completed', id: head!.id, result: { kind: 'farewell', text: context.npc.lines.farewell, state: 'ended', unlocked: [] } })
+    sendRequest: enqueueActions(({ context, enqueue }) => {
+      const turn = context.turn!
+      enqueue.assign({ lastRequest: turn.messages, lastLore: turn.prepared.lore })
+      enqueue.emit({ type: 'request.sent', id: turn.id, messages: turn.messages, lore: turn.prepared.lore })
     }),
-    prepareHead: enqueueActions(({ context, enqueue }) => {
-      const [head, ...rest] = context.queue
-      const turn = prepareTurn(context.npc, context.data, head!.text, context.embeddings)
-      enqueue.assign({ queue: rest, current: { ...head!, turn }, lastRequest: turn.withLore ? undefined : turn.messages, lastLore: turn.lore })
-      if (!turn.withLore) enqueue.emit({ type: 'request.sent', id: head!.id, messages: turn.messages, lore: turn.lore })
-      enqueue.sendTo('caller', { type: 'call', id: head!.id, turn, stream: head!.stream })
+    startCall: sendTo('caller', ({ context }) => {
+      const turn = context.turn!
+      const p = turn.prepared
+      return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools, userId: context.userId } } }
     }),
-    acting: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'turn.acting') return
-      for (const call of event.calls) enqueue.emit({ type: 'action.requested', id: event.id, call })
+    stopCall: sendTo('caller', { type: 'cancel' as const }),
+    emitDelta: emit(({ context, event }) => {
+      assertEvent(event, 'call.delta')
+      return { type: 'turn.delta' as const, id: context.turn!.id, text: event.text }
     }),
-    applied: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'action.applied' || !context.current) return
-      const effect = context.npc.actions.find((a) => a.name === event.action)?.effect
-      if (effect?.set_flag) {
-        const { data, unlocked } = setFlag(context.npc, context.data, effect.set_flag, true)
-        enqueue.assign({ data })
-        for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
-      }
-      if (effect?.end_conversation) enqueue.assign({ current: { ...context.current, endAfter: true } })
+    emitRetry: emit(({ context, event }) => {
+      assertEvent(event, 'call.retry')
+      return { type: 'turn.retrying' as const, id: context.turn!.id, attempt: event.info.attempt, error: describeFailure(event.info.error) }
     }),
-    forwardDecision: sendTo('caller', ({ event }) => (event.type === 'action.resolve' ? { type: 'resolve' as const, callId: event.callId, outcome: event.outcome } : { type: 'cancel' as const, id: -1 })),
-    prepared: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.prepared' || !context.current) return
-      enqueue.assign({ lastRequest: event.messages, lastLore: event.lore, current: { ...context.current, turn: { ...context.current.turn, messages: event.messages, lore: event.lore, loreFallback: event.loreFallback } } })
-      enqueue.emit({ type: 'request.sent', id: event.id, messages: event.messages, lore: event.lore })
+    /** One more try after `context_exceeded`, smaller (prompt/window.ts); this turn's tool exchange is kept. */
+    trimWindow: assign(({ context }) => {
+      const turn = context.turn!
+      return { turn: { ...turn, messages: [...turn.prepared.halved(), ...turn.messages.slice(turn.prepared.messages.length)], trimmed: true } }
     }),
-    emitDelta: emit(({ context, event }) => ({ type: 'turn.delta' as const, id: context.current!.id, text: event.type === 'turn.delta' ? event.text : '' })),
-    emitRetry: emit(({ context, event }) => ({
-      type: 'turn.retrying' as const,
-      id: context.current!.id,
-      attempt: event.type === 'turn.retry' ? event.info.attempt : 0,
-      error: describeFailure(event.type === 'turn.retry' ? event.info.error : undefined),
-    })),
+    openRound: assign(({ context, event }) => {
+      assertEvent(event, 'call.done')
+      return { turn: { ...context.turn!, round: openRound(event.reply.text, event.reply.toolCalls!), reasoning: event.reply.reasoning } }
+    }),
+    rejectHead: assign(({ context }) => {
+      const turn = context.turn!
+      const check = checkCall(context.npc, workingState(context), turn.round!.waiting[0]!)
+      const next = rejectCall(turn.round!, turn.log, check.ok ? 'not available now' : check.reason)
+      return { turn: { ...turn, ...next } }
+    }),
+    requestDecision: enqueueActions(({ context, enqueue }) => {
+      const turn = context.turn!
+      const check = checkCall(context.npc, workingState(context), turn.round!.waiting[0]!)
+      if (!check.ok) return
+      enqueue.assign({ turn: { ...turn, deciding: { call: check.call, action: check.action } } })
+      enqueue.emit({ type: 'action.requested', id: turn.id, call: check.call })
+    }),
+    decide: assign(({ context }, params: { outcome: ActionOutcome }) => {
+      const turn = context.turn!
+      const { call, action } = turn.deciding!
+      return { turn: { ...turn, ...decideCall(turn.round!, turn.log, call, action, params.outcome), deciding: undefined } }
+    }),
+    closeRound: assign(({ context }) => {
+      const turn = context.turn!
+      const log = closeRound(turn.round!, turn.log)
+      const added = log.entries.slice(turn.log.entries.length)
+      // Reasoning goes back with the results within this turn only (GLM's docs ask for it); history keeps the bare call.
+      const sent = turn.reasoning && added[0]?.role === 'assistant' ? [{ ...added[0], reasoning_content: turn.reasoning }, ...added.slice(1)] : added
+      const messages = [...turn.messages, ...sent]
+      const rounds = turn.rounds + 1
+      const next = { ...turn, log, round: undefined, rounds, messages, reasoning: undefined }
+      return { turn: { ...next, tools: nextTools({ ...context, turn: next }, rounds) } }
+    }),
     commit: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.done' || !context.current) return
-      const { data, unlocked } = commitTurn(context.npc, context.data, context.current.turn, event.reply.text, event.extra)
-      const ended = context.ended || !!context.current.endAfter
-      enqueue.assign({ data, current: undefined, ended })
-      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
-      enqueue.emit({
-        type: 'turn.completed',
-        id: context.current.id,
-        result: {
-          kind: 'reply',
-          text: event.reply.text,
-          state: ended ? 'ended' : idleState(context, context.queue.length),
-          unlocked,
-          ...(event.actions?.length && { actions: event.actions }),
-          finishReason: event.reply.finishReason,
-          usage: event.reply.usage,
-          requestId: event.reply.requestId,
-          ...(event.trimmed && { contextTrimmed: true }),
-          ...(context.current.turn.loreFallback && { loreFallback: context.current.turn.loreFallback }),
-        },
-      })
+      assertEvent(event, 'call.done')
+      const turn = context.turn!
+      const { data, byAction, byTurn } = settle(context, event.reply.text, false)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
+      enqueue.emit({ type: 'turn.completed', id: turn.id, result: replyResult(event.reply, [...byAction, ...byTurn], turn) })
     }),
-    fail: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.failed' || !context.current) return
-      const data = failTurn(context.data)
-      const ended = data.failures >= context.npc.max_failures
-      enqueue.assign({ data, current: undefined, ended })
+    failTurn: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const turn = context.turn!
+      const { data, byAction, byTurn } = settle(context, undefined, true)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
       enqueue.emit({
         type: 'turn.completed',
-        id: context.current.id,
+        id: turn.id,
         result: {
           kind: 'fallback',
           text: context.npc.lines.fallback,
-          state: ended ? 'ended' : idleState(context, context.queue.length),
-          unlocked: [],
-          error: describeFailure(event.error),
-          ...(context.current.turn.loreFallback && { loreFallback: context.current.turn.loreFallback }),
+          unlocked: [...byAction, ...byTurn],
+          error: describeFailure(params.error),
+          ...(turn.log.records.length > 0 && { actions: [...turn.log.records] }),
+          ...(turn.prepared.loreFallback && { loreFallback: turn.prepared.loreFallback }),
         },
       })
     }),
-    cancel: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'turn.cancel') return
-      if (context.current?.id === event.id) {
-        enqueue.sendTo('caller', { type: 'cancel', id: event.id })
-        enqueue.assign({ current: undefined })
-      } else {
-        enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
-      }
+    /** The turn stops without an answer (cancelled, or the conversation ended). */
+    abandonTurn: enqueueActions(({ context, enqueue }, params: { reason: 'ended' | 'aborted' }) => {
+      const turn = context.turn
+      if (!turn) return
+      const { data, byAction, byTurn } = settle(context, undefined, false)
+      enqueue.assign({ data, turn: undefined })
+      for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
+      for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
+      enqueue.emit({ type: 'turn.rejected', id: turn.id, reason: params.reason })
+    }),
+    dropQueued: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'turn.cancel')
+      if (!context.queue.some((q) => q.id === event.id)) return
+      enqueue.assign({ queue: context.queue.filter((q) => q.id !== event.id) })
       enqueue.emit({ type: 'turn.rejected', id: event.id, reason: 'aborted' })
     }),
     give: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'game.give') return
+      assertEvent(event, 'game.give')
       const { data, unlocked } = giveItem(context.npc, context.data, event.item, event.count)
       enqueue.assign({ data })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'give' })
     }),
     flag: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'game.flag') return
+      assertEvent(event, 'game.flag')
       const { data, unlocked } = setFlag(context.npc, context.data, event.name, event.on)
       enqueue.assign({ data })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
-    }),
-    end: enqueueActions(({ context, enqueue }) => {
-      if (context.current) {
-        enqueue.sendTo('caller', { type: 'cancel', id: context.current.id })
-        enqueue.emit({ type: 'turn.rejected', id: context.current.id, reason: 'ended' })
-      }
-      enqueue.assign({ ended: true, current: undefined })
     }),
     rejectQueue: enqueueActions(({ context, enqueue }) => {
       for (const q of context.queue) enqueue.emit({ type: 'turn.rejected', id: q.id, reason: 'ended' })
       enqueue.assign({ queue: [] })
     }),
-    rejectEvent: emit(({ event }) => ({ type: 'turn.rejected' as const, id: event.type === 'player.say' ? event.id : -1, reason: 'ended' as const })),
+    rejectLine: emit(({ event }) => {
+      assertEvent(event, 'player.say')
+      return { type: 'turn.rejected' as const, id: event.id, reason: 'ended' as const }
+    }),
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, embeddings: input.embeddings, actions: input.actions ?? {}, queue: [], current: undefined, lastRequest: undefined, lastLore: [] }),
-  invoke: { id: 'caller', src: 'caller', input: ({ context }) => ({ provider: context.provider, npc: context.npc, actions: context.actions }) },
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, userId: input.userId, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
+  invoke: { id: 'caller', src: 'call' },
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
     'game.flag': { actions: 'flag' },
-    'game.end': { actions: 'end', target: '.ended' },
+    'game.end': { actions: { type: 'abandonTurn', params: { reason: 'ended' } }, target: '.ended' },
   },
   states: {
+    /** Answers the queued lines in order, once a turn is done. */
     dispatch: {
       always: [
-        { guard: 'isEnded', target: 'ended' },
         { guard: 'queueEmpty', target: 'awaiting' },
-        { guard: 'headIsEmpty', actions: 'answerNudge', target: 'dispatch', reenter: true },
-        { guard: 'headIsExit', actions: 'answerFarewell', target: 'ended' },
-        { actions: 'prepareHead', target: 'busy' },
+        { guard: { type: 'isEmptyLine', params: head }, actions: [{ type: 'answerNudge', params: head }, 'dropHead'], target: 'dispatch', reenter: true },
+        { guard: { type: 'isExitLine', params: head }, actions: [{ type: 'answerFarewell', params: head }, 'dropHead'], target: 'ended' },
+        { guard: 'needsLore', actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.preparing' },
+        { actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.calling' },
       ],
     },
+    /** The same choices for a line said while nothing waits, without passing through the queue. */
     awaiting: {
-      on: { 'player.say': { actions: 'enqueue', target: 'dispatch' } },
-    },
-    busy: {
-      initial: 'thinking',
       on: {
-        'player.say': { actions: 'enqueue' },
-        'turn.prepared': { guard: 'isCurrent', actions: 'prepared' },
-        'turn.acting': { guard: 'isCurrent', actions: 'acting', target: '.acting' },
-        'action.applied': { guard: 'isCurrent', actions: 'applied' },
-        'action.resolve': { actions: 'forwardDecision' },
-        'turn.done': { guard: 'isCurrent', actions: 'commit', target: 'dispatch' },
-        'turn.failed': { guard: 'isCurrent', actions: 'fail', target: 'dispatch' },
-        'turn.cancel': [
-          { guard: 'isCurrent', actions: 'cancel', target: 'dispatch' },
-          { actions: 'cancel' },
+        'player.say': [
+          { guard: { type: 'isEmptyLine', params: said }, actions: { type: 'answerNudge', params: said } },
+          { guard: { type: 'isExitLine', params: said }, actions: { type: 'answerFarewell', params: said }, target: 'ended' },
+          { guard: 'needsLore', actions: { type: 'beginTurn', params: said }, target: 'busy.preparing' },
+          { actions: { type: 'beginTurn', params: said }, target: 'busy.calling' },
         ],
       },
+    },
+    busy: {
+      on: {
+        'player.say': { actions: 'enqueue' },
+        'turn.cancel': [
+          { guard: 'cancelsTurn', actions: { type: 'abandonTurn', params: { reason: 'aborted' } }, target: 'dispatch' },
+          { actions: 'dropQueued' },
+        ],
+      },
+      initial: 'calling',
       states: {
-        thinking: {
-          on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
+        /** Embedding retrieval: the request is finished once the lore is in. */
+        preparing: {
+          invoke: {
+            id: 'lore',
+            src: 'lore',
+            input: ({ context }) => ({ retrieve: context.turn!.prepared.withLore! }),
+            onDone: {
+              actions: assign(({ context, event }) => {
+                const { messages, lore, halved, loreFallback } = event.output
+                return { turn: { ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, halved, loreFallback } } }
+              }),
+              target: 'calling',
+            },
+            onError: [
+              { guard: 'failureEnds', actions: { type: 'failTurn', params: ({ event }) => ({ error: event.error }) }, target: '#conversation.ended' },
+              { actions: { type: 'failTurn', params: ({ event }) => ({ error: event.error }) }, target: '#conversation.dispatch' },
+            ],
           },
         },
-        retrying: {
+        /** One call to the model, made by the caller on entry; leaving this state aborts it. */
+        calling: {
+          entry: ['sendRequest', 'startCall'],
+          exit: 'stopCall',
+          initial: 'requesting',
           on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry' },
+            'call.done': [
+              { guard: and(['actsPastCap', 'failureEnds']), actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.ended' },
+              { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
+              { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
+              { guard: 'turnEnds', actions: 'commit', target: '#conversation.ended' },
+              { actions: 'commit', target: '#conversation.dispatch' },
+            ],
+            'call.failed': [
+              { guard: 'contextExceeded', actions: 'trimWindow', target: 'calling', reenter: true },
+              { guard: 'failureEnds', actions: { type: 'failTurn', params: ({ event }) => ({ error: failure(event) }) }, target: '#conversation.ended' },
+              { actions: { type: 'failTurn', params: ({ event }) => ({ error: failure(event) }) }, target: '#conversation.dispatch' },
+            ],
+          },
+          states: {
+            requesting: {
+              on: {
+                'call.delta': { actions: 'emitDelta', target: 'streaming' },
+                'call.retry': { actions: 'emitRetry', target: 'retrying' },
+              },
+            },
+            retrying: {
+              on: {
+                'call.delta': { actions: 'emitDelta', target: 'streaming' },
+                'call.retry': { actions: 'emitRetry' },
+              },
+            },
+            streaming: {
+              on: { 'call.delta': { actions: 'emitDelta' } },
+            },
           },
         },
-        streaming: {
-          on: { 'turn.delta': { guard: 'isCurrent', actions: 'emitDelta' } },
-        },
+        /** The model asked for actions: each call is checked against the state as the turn left it, then decided by the game. */
         acting: {
-          on: {
-            'turn.delta': { guard: 'isCurrent', actions: 'emitDelta', target: 'streaming' },
-            'turn.retry': { guard: 'isCurrent', actions: 'emitRetry', target: 'retrying' },
+          initial: 'checking',
+          states: {
+            checking: {
+              always: [
+                { guard: 'roundDone', actions: 'closeRound', target: '#conversation.busy.calling' },
+                { guard: 'headCallInvalid', actions: 'rejectHead', target: 'checking', reenter: true },
+                { guard: 'hasHandler', actions: 'requestDecision', target: 'deciding.byHandler' },
+                { actions: 'requestDecision', target: 'deciding.byGame' },
+              ],
+            },
+            deciding: {
+              after: {
+                actionTimeout: {
+                  actions: { type: 'decide', params: ({ context }) => ({ outcome: { ok: false as const, reason: `the game did not answer within ${context.actions.timeoutMs ?? 10_000} ms` } }) },
+                  target: 'checking',
+                },
+              },
+              on: {
+                'action.resolve': {
+                  guard: 'answersDecision',
+                  actions: { type: 'decide', params: ({ event }) => ({ outcome: asOutcome(event.outcome) }) },
+                  target: 'checking',
+                },
+              },
+              initial: 'byGame',
+              states: {
+                byGame: {},
+                byHandler: {
+                  invoke: {
+                    id: 'decide',
+                    src: 'decide',
+                    input: ({ context }) => ({ call: context.turn!.deciding!.call, handler: context.actions.handler! }),
+                    onDone: { actions: { type: 'decide', params: ({ event }) => ({ outcome: asOutcome(event.output) }) }, target: '#conversation.busy.acting.checking' },
+                  },
+                },
+              },
+            },
           },
         },
       },
     },
     ended: {
       entry: 'rejectQueue',
-      on: { 'player.say': { actions: 'rejectEvent' } },
+      on: {
+        'player.say': { actions: 'rejectLine' },
+        // Already ended: nothing to end again (the conversation says so to the game).
+        'game.end': {},
+      },
     },
   },
 })
+
+/** The line a transition is about: the head of the queue, or the line just said. */
+function head({ context }: { context: ConversationContext }): { line: QueuedLine } {
+  return { line: context.queue[0]! }
+}
+
+function said({ event }: { event: ConversationEvent }): { line: QueuedLine } {
+  assertEvent(event, 'player.say')
+  return { line: { id: event.id, text: event.text, stream: event.stream } }
+}
+
+function actionLoop(): ProviderFailure {
+  return new ProviderFailure('action_loop', 'the model kept calling actions after the round cap')
+}
+
+function failure(event: ConversationEvent): unknown {
+  assertEvent(event, 'call.failed')
+  return event.error
+}
+
+function replyResult(reply: ProviderReply, unlocked: string[], turn: TurnInFlight): TurnOutcome {
+  return {
+    kind: 'reply',
+    text: reply.text,
+    unlocked,
+    ...(turn.log.records.length > 0 && { actions: [...turn.log.records] }),
+    finishReason: reply.finishReason,
+    usage: reply.usage,
+    requestId: reply.requestId,
+    ...(turn.trimmed && { contextTrimmed: true }),
+    ...(turn.prepared.loreFallback && { loreFallback: turn.prepared.loreFallback }),
+  }
+}
+

@@ -1,3 +1,4 @@
+/** Save games: a conversation's data as plain, versioned JSON, and back, validated against the NPC file as it is now. */
 import { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
 import { ParleyError } from '../errors.ts'

@@ -1,16 +1,11 @@
+/**
+ * The conversation's data and its reducer: gifts, flags, committed and failed turns, and the
+ * secrets each change unlocks. Pure functions on immutable data; nothing here talks to a model.
+ */
 import type { Npc } from '../content/schema.ts'
-import { collectSaid, evaluate, saidKey } from '../conditions/evaluate.ts'
-import { saidMatcher } from '../conditions/said-pattern.ts'
+import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
-import { buildMessages } from '../prompt/build.ts'
 import { History, type HistoryEntry } from '../prompt/history.ts'
-import { offeredActions, toolFor, type GlmTool } from '../actions/tools.ts'
-import type { NpcAction } from '../content/schema.ts'
-import type { GlmMessage } from '../glm/types.ts'
-import type { Revealed, ScriptView } from '../providers/types.ts'
-import type { EmbeddingOptions } from '../lore/embeddings.ts'
-import { needsEmbeddings, retrieveLoreDetailed, retrieveLoreSync, type LoreChunk, type LoreRetrieval } from '../lore/retrieve.ts'
-import { halvedWindow } from '../prompt/window.ts'
 
 /** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
 export interface ConversationData {
@@ -29,7 +24,7 @@ export interface ConversationData {
 
 export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
 
-function gameState(data: ConversationData, currentLine?: string): GameState {
+export function gameState(data: ConversationData, currentLine?: string): GameState {
   return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, currentLine }
 }
 
@@ -39,7 +34,7 @@ export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: st
   return npc.secrets.filter((s) => !data.unlocked.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
 }
 
-function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {
+export function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {
   if (ids.length === 0) return data
   return { ...data, unlocked: [...data.unlocked, ...ids], fresh: [...data.fresh, ...ids] }
 }
@@ -56,7 +51,9 @@ function unlockFrom(npc: Npc, next: ConversationData): Change {
 }
 
 export function giveItem(npc: Npc, data: ConversationData, item: string, count: number): Change {
-  return unlockFrom(npc, { ...data, items: { ...data.items, [item]: (data.items[item] ?? 0) + count } })
+  // Own properties only: an item id such as "constructor" must never read Object.prototype's.
+  const had = Object.hasOwn(data.items, item) ? data.items[item]! : 0
+  return unlockFrom(npc, { ...data, items: { ...data.items, [item]: had + count } })
 }
 
 export function setFlag(npc: Npc, data: ConversationData, flag: string, on: boolean): Change {
@@ -65,90 +62,18 @@ export function setFlag(npc: Npc, data: ConversationData, flag: string, on: bool
   return unlockFrom(npc, { ...data, flags: on ? [...data.flags, flag] : data.flags.filter((f) => f !== flag) })
 }
 
-/** What one turn will send, and what it will change if, and only if, it succeeds. */
-export interface PreparedTurn {
+/** What a turn's commit needs from the prepared turn: the line and what it matched. */
+export interface CommittedLine {
   line: string
-  /** The request; for embedding retrieval, what it is before the lore is added (see `withLore`). */
-  messages: GlmMessage[]
-  /** Ids of the lore chunks in this request. */
-  lore: string[]
-  /** Actions offered this turn, and their GLM tools. */
-  offered: NpcAction[]
-  tools: GlmTool[]
-  /** Embedding or hybrid retrieval is asynchronous: this finishes the request once it is done. */
-  withLore?: (() => Promise<{ messages: GlmMessage[]; lore: string[]; halved: () => GlmMessage[]; loreFallback?: LoreRetrieval['fallback'] }>) | undefined
-  /** The request with the history window halved, for one more try after `context_exceeded`. */
-  halved?: (() => GlmMessage[]) | undefined
-  /** Embeddings were asked for and not used this turn (failed, or slower than the budget). */
-  loreFallback?: LoreRetrieval['fallback']
-  /** Unlocked by this very line (`said` conditions): part of this call's system message. */
-  unlocked: string[]
-  saidMatched: string[]
-  script: ScriptView
-  revealed: Revealed[]
-}
-
-const saidCache: WeakMap<Npc, Array<{ matches: string; ignore_case?: boolean | undefined }>> = new WeakMap()
-
-function saidPatterns(npc: Npc) {
-  let list = saidCache.get(npc)
-  if (!list) {
-    list = npc.secrets.flatMap((s) => collectSaid(s.unlock))
-    for (const reply of npc.scripted?.replies ?? []) if (reply.when) collectSaid(reply.when, list)
-    saidCache.set(npc, list)
-  }
-  return list
-}
-
-/** What retrieval searches with: the player's line and the one before it, for follow-up questions. */
-function loreQuery(data: ConversationData, line: string): string {
-  const previous = data.history.length >= 2 ? data.history.tail(2)[0]!.content : ''
-  return previous ? `${line}\n${previous}` : line
-}
-
-export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
-  const saidMatched = saidPatterns(npc)
-    .filter((p) => !data.said.includes(saidKey(p)) && saidMatcher(p).test(line))
-    .map(saidKey)
-  const unlocked = newlyUnlocked(npc, data, line)
-  const view = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)
-  const state = gameState(view, line)
-  let lore: LoreChunk[] = []
-  let withLore: PreparedTurn['withLore']
-  if (npc.lore) {
-    const query = loreQuery(data, line)
-    if (needsEmbeddings(npc, embeddings)) {
-      withLore = async () => {
-        const found = await retrieveLoreDetailed(npc, query, state, embeddings)
-        const withChunks = { ...view, lore: found.chunks.map((c) => c.text) }
-        return {
-          messages: buildMessages(npc, withChunks, data.history, line),
-          lore: found.chunks.map((c) => c.id),
-          halved: () => halvedWindow(npc, withChunks, data.history, line),
-          ...(found.fallback && { loreFallback: found.fallback }),
-        }
-      }
-    } else lore = retrieveLoreSync(npc, query, state)
-  }
-  const promptState = lore.length ? { ...view, lore: lore.map((c) => c.text) } : view
-  const messages = buildMessages(npc, promptState, data.history, line)
-  const halved = () => halvedWindow(npc, promptState, data.history, line)
-  const script: ScriptView = {
-    replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
-    default: npc.scripted?.default,
-  }
-  const revealed = npc.secrets
-    .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
-    .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
-  const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed }
+  unlocked: readonly string[]
+  saidMatched: readonly string[]
 }
 
 /**
  * Records a successful turn on the data as it is now (items or flags given while the call was in
  * flight are kept), then checks unlocks that depend on the turn count.
  */
-export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn, reply: string, extra: readonly HistoryEntry[] = []): Change {
+export function commitTurn(npc: Npc, data: ConversationData, turn: CommittedLine, reply: string, extra: readonly HistoryEntry[] = []): Change {
   const history = data.history.append({ role: 'user', content: turn.line }, ...extra, { role: 'assistant', content: reply })
   const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
@@ -160,5 +85,3 @@ export function commitTurn(npc: Npc, data: ConversationData, turn: PreparedTurn,
 export function failTurn(data: ConversationData): ConversationData {
   return { ...data, failures: data.failures + 1 }
 }
-
-export { isExitPhrase, normalizePhrase } from '../content/exit-phrases.ts'

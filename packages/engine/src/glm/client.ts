@@ -315,9 +315,19 @@ export class GlmClient {
     if (request.model === 'embedding-3' && inputs.length > 64) {
       throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
     }
-    const { response } = await this.#post('embeddings', request as unknown as Record<string, unknown>, newRequestId(), call)
-    const json = (await response.json()) as EmbeddingResponse
-    return { model: json.model, data: json.data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: json.usage }
+    const requestId = newRequestId()
+    const { response } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
+    let json: Partial<EmbeddingResponse>
+    try {
+      json = (await response.json()) as Partial<EmbeddingResponse>
+    } catch (error) {
+      throw new GlmError({ kind: 'invalid_response', message: 'GLM sent an embeddings response that is not JSON', requestId, cause: error })
+    }
+    const data = Array.isArray(json.data) ? json.data : undefined
+    if (!data || !data.every((d) => Number.isInteger(d?.index) && Array.isArray(d.embedding) && d.index >= 0 && d.index < inputs.length)) {
+      throw new GlmError({ kind: 'invalid_response', message: 'GLM embeddings response has no valid data[] (index and embedding per input)', requestId })
+    }
+    return { model: json.model ?? request.model, data: data.map((d) => ({ index: d.index, embedding: d.embedding })), usage: json.usage! }
   }
 }
 

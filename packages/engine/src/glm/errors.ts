@@ -1,3 +1,5 @@
+import { ParleyError } from '../errors.ts'
+
 export type GlmErrorKind =
   | 'http'
   | 'network'
@@ -26,8 +28,9 @@ export interface GlmErrorInit {
  * business code (a string, e.g. "1113") when the service sent one. Branch on those, not on status:
  * GLM answers 429 for both "slow down" (1302) and "out of money" (1113).
  */
-export class GlmError extends Error {
+export class GlmError extends ParleyError {
   override name = 'GlmError'
+  declare readonly code: 'glm_failed'
   readonly kind: GlmErrorKind
   readonly status: number | undefined
   readonly glmCode: string | undefined
@@ -36,7 +39,7 @@ export class GlmError extends Error {
   /** Text streamed before the failure, so a caller can decide what to do with it. */
   readonly partialText: string | undefined
   constructor(init: GlmErrorInit) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause })
+    super('glm_failed', init.message, init.cause === undefined ? undefined : { cause: init.cause })
     this.kind = init.kind
     this.status = init.status
     this.glmCode = init.glmCode

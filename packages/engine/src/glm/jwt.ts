@@ -1,3 +1,5 @@
+import { ParleyError } from '../errors.ts'
+
 const encoder = new TextEncoder()
 
 function base64url(bytes: Uint8Array | string): string {
@@ -14,7 +16,7 @@ function base64url(bytes: Uint8Array | string): string {
  */
 export async function signGlmJwt(apiKey: string, ttlMs = 210_000, now = Date.now()): Promise<string> {
   const dot = apiKey.indexOf('.')
-  if (dot <= 0 || dot === apiKey.length - 1) throw new Error('a GLM API key for JWT auth has the form "id.secret"')
+  if (dot <= 0 || dot === apiKey.length - 1) throw new ParleyError('invalid_api_key', 'a GLM API key for JWT auth has the form "id.secret"')
   const id = apiKey.slice(0, dot)
   const secret = apiKey.slice(dot + 1)
   const header = base64url(JSON.stringify({ alg: 'HS256', sign_type: 'SIGN' }))

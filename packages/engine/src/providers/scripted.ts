@@ -55,13 +55,25 @@ function scriptedAction(turn: ProviderTurn): GlmToolCall | undefined {
   return { id: `call_scripted_${turn.messages.length}`, type: 'function', function: { name: reply.action.name, arguments: JSON.stringify(reply.action.arguments) } }
 }
 
+/** The authored reply whose action the model just called (the tool-call message before the results). */
+function actedReply(turn: Pick<ProviderTurn, 'playerLine' | 'script'> & Partial<Pick<ProviderTurn, 'messages'>>): Reply | undefined {
+  const request = turn.messages?.findLast((m) => m.role === 'assistant' && m.tool_calls?.length)
+  const called = request?.tool_calls?.[0]?.function.name
+  if (!called) return undefined
+  const line = turn.playerLine.toLowerCase()
+  return turn.script.replies.find((r) => r.action?.name === called && (!r.keywords || r.keywords.some((k) => line.includes(k.toLowerCase()))))
+}
+
 export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'revealed' | 'tools'> & Partial<Pick<ProviderTurn, 'messages'>>): string {
   const reveals = turn.revealed.map((r) => r.reveal ?? r.fact)
-  const reply = matchReply(turn)
   const last = turn.messages?.at(-1)
-  if (reply?.action && last?.role === 'tool') {
+  // After its action, the line that asked for it is said, even if the action is no longer offered
+  // (an action the game carried out may have switched its own `when` off).
+  const acted = last?.role === 'tool' ? actedReply(turn) : undefined
+  const reply = acted ?? matchReply(turn)
+  if (acted && last?.role === 'tool') {
     // An authored line assumes its action happened; if the game refused it, the default is said.
-    const said = /"status":"done"/.test(last.content) ? reply.say : (turn.script.default ?? '……')
+    const said = /"status":"done"/.test(last.content) ? acted.say : (turn.script.default ?? '……')
     return [said, ...reveals].join('\n')
   }
   if (reveals.length > 0) return reveals.join('\n')
@@ -69,6 +81,7 @@ export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'r
   return turn.script.default ?? '……'
 }
 
+/** A pause that an abort cuts short; its listener goes when the pause ends, so chunks never pile them up. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     // The listener goes when the pause ends: one per chunk on one signal would pile up (and make

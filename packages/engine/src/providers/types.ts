@@ -1,3 +1,4 @@
+import { ParleyError } from '../errors.ts'
 import type { GlmMessage, GlmToolCall, Usage } from '../glm/types.ts'
 import type { GlmTool } from '../actions/tools.ts'
 import type { RetryInfo } from '../glm/client.ts'
@@ -63,14 +64,15 @@ export interface Provider {
 
 export type ProviderFailureCode = 'sensitive' | 'network_error' | 'length' | 'empty_reply' | 'action_loop' | 'provider_error'
 
-/** The model answered, but not with something the NPC can say. */
-export class ProviderFailure extends Error {
+/** The model answered, but not with something the NPC can say. `kind` says how. */
+export class ProviderFailure extends ParleyError {
   override name = 'ProviderFailure'
-  readonly code: ProviderFailureCode
+  declare readonly code: 'provider_failed'
+  readonly kind: ProviderFailureCode
   readonly partialText: string | undefined
-  constructor(code: ProviderFailureCode, message: string, partialText?: string) {
-    super(message)
-    this.code = code
+  constructor(kind: ProviderFailureCode, message: string, partialText?: string) {
+    super('provider_failed', message)
+    this.kind = kind
     this.partialText = partialText
   }
 }

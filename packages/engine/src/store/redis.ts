@@ -1,6 +1,8 @@
 /** @module @parley/engine/redis: conversations in Redis, so any server can serve any conversation. */
 import { createClient, type RedisClientType } from 'redis'
-import type { ConversationStore, StoredConversation } from './types.ts'
+import { StoreUnavailableError, type ConversationStore, type StoredConversation } from './types.ts'
+
+export { StoreUnavailableError }
 
 // Compare-and-set in one round trip: write only if the stored version is the one the caller read.
 const PUT = `
@@ -11,13 +13,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
 
-/** Redis could not be reached: the handler answers 503, and the conversation is untouched. */
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError'
-  constructor(cause: unknown) {
-    super(`the conversation store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-  }
-}
+const CONNECT_TIMEOUT_MS = 2000
 
 async function guard<T>(op: () => Promise<T>): Promise<T> {
   try {
@@ -48,7 +44,7 @@ export class RedisConversationStore implements ConversationStore {
     this.#client = createClient({
       url: options.url,
       // Keep trying while Redis restarts; requests meanwhile fail fast rather than queue forever.
-      socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000), connectTimeout: 2000 },
+      socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000), connectTimeout: CONNECT_TIMEOUT_MS },
       disableOfflineQueue: true,
     })
     this.#client.on('error', () => {
@@ -61,31 +57,44 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async get(id: string): Promise<StoredConversation | undefined> {
-    const h = await guard(async () => (await this.#ready, this.#client.hGetAll(this.#prefix + id)))
+    const h = await guard(async () => (await this.#connected(), this.#client.hGetAll(this.#prefix + id)))
     if (!h.data || !h.version) return undefined
     return { ...(JSON.parse(h.data) as Omit<StoredConversation, 'version'>), version: Number(h.version) }
   }
 
   async put(id: string, record: Omit<StoredConversation, 'version'>, expected: number): Promise<boolean> {
-    const ok = await guard(async () => (await this.#ready, this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs), record.owner] })))
+    const ok = await guard(async () => (await this.#connected(), this.#client.eval(PUT, { keys: [this.#prefix + id], arguments: [String(expected), JSON.stringify(record), String(this.#ttlMs), record.owner] })))
     return ok === 1
   }
 
   async head(id: string): Promise<{ version: number; owner: string } | undefined> {
-    const [version, owner] = await guard(async () => (await this.#ready, this.#client.hmGet(this.#prefix + id, ['version', 'owner'])))
+    const [version, owner] = await guard(async () => (await this.#connected(), this.#client.hmGet(this.#prefix + id, ['version', 'owner'])))
     return version && owner ? { version: Number(version), owner } : undefined
   }
 
   async delete(id: string): Promise<void> {
-    await guard(async () => (await this.#ready, this.#client.del(this.#prefix + id)))
+    await guard(async () => (await this.#connected(), this.#client.del(this.#prefix + id)))
   }
 
   async touch(id: string): Promise<void> {
-    await guard(async () => (await this.#ready, this.#client.pExpire(this.#prefix + id, this.#ttlMs)))
+    await guard(async () => (await this.#connected(), this.#client.pExpire(this.#prefix + id, this.#ttlMs)))
+  }
+
+  /**
+   * Waits for the connection at most as long as one connection attempt may take: a Redis that was
+   * never reachable fails each operation with StoreUnavailableError instead of holding it forever
+   * (the client keeps reconnecting in the background).
+   */
+  async #connected(): Promise<void> {
+    if (this.#client.isReady) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.#ready.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, CONNECT_TIMEOUT_MS)))])
+    clearTimeout(timer)
+    if (!this.#client.isReady) throw new Error('Redis is not reachable')
   }
 
   async close(): Promise<void> {
-    await this.#ready.catch(() => {})
-    await this.#client.quit().catch(() => {})
+    if (this.#client.isReady) await this.#client.quit().catch(() => {})
+    else this.#client.destroy()
   }
 }

@@ -1,3 +1,5 @@
+import { ParleyError } from '../errors.ts'
+
 import type { ConversationSnapshot } from '../conversation/snapshot.ts'
 import type { GlmMessage } from '../glm/types.ts'
 
@@ -53,4 +55,13 @@ export function withAnswer(answers: Record<string, unknown>, key: string, value:
 export function trimAnswers(answers: Record<string, unknown>): Record<string, unknown> {
   const keys = Object.keys(answers)
   return keys.length <= MAX_ANSWERS ? answers : Object.fromEntries(keys.slice(-MAX_ANSWERS).map((k) => [k, answers[k]]))
+}
+
+/** The store could not be reached: the handler answers 503, and the conversation is untouched. */
+export class StoreUnavailableError extends ParleyError {
+  override name = 'StoreUnavailableError'
+  declare readonly code: 'store_unavailable'
+  constructor(cause: unknown) {
+    super('store_unavailable', `the conversation store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+  }
 }

@@ -37,6 +37,6 @@ describe('one condition schema, exactly one key', () => {
 
   it('a bad value inside a condition is reported where it is, not as "no shape fits"', () => {
     const issues = issuesOf(npcWith('{ all: [ { given: { item: coin, count: 0 } } ] }'))
-    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_value', line: 10, message: 'secrets.0.unlock.all.0.given.count must be at least 1' })])
+    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_value', line: 10, message: 'secrets[0].unlock.all[0].given.count must be at least 1' })])
   })
 })

@@ -80,6 +80,13 @@ export class History {
     }
     return kept.reverse().flat()
   }
+
+  /** The tokens of what `recent(budgetTokens)` keeps. */
+  recentTokens(budgetTokens: number): number {
+    let used = 0
+    for (let node = this.#last; node && used + node.tokens <= budgetTokens; node = node.prev) used += node.tokens
+    return used
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ export type Condition =
   | { flag: string }
   | { said: { matches: string; ignore_case?: boolean | undefined } }
   | { turns: { gte?: number | undefined; lte?: number | undefined } }
+  | { unlocked: string }
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
@@ -20,6 +21,8 @@ export interface GameState {
   readonly turns: number
   /** `said` patterns that matched an earlier player line (kept so old lines need not be rescanned). */
   readonly saidPatterns?: ReadonlySet<string> | readonly string[]
+  /** Secrets already unlocked (sticky), for `unlocked:` conditions. */
+  readonly unlocked?: ReadonlySet<string> | readonly string[]
   /** The player's line being answered now, if any. */
   readonly currentLine?: string | undefined
 }

@@ -6,7 +6,7 @@ const id = z
   .regex(/^[a-z][a-z0-9_-]*$/, 'ids use lowercase letters, digits, "_" and "-", starting with a letter')
 const text = z.string().trim().min(1, 'must not be empty')
 
-export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'all', 'any', 'not']
+export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'unlocked', 'all', 'any', 'not']
 
 /**
  * Designers write `{ given: red_gem }`; each condition is an object with exactly one key (checked
@@ -33,6 +33,7 @@ export const conditionSchema: z.ZodType<Condition> = z
       .strictObject({ gte: z.int().min(0).optional(), lte: z.int().min(0).optional() })
       .optional()
       .describe('the number of completed player turns'),
+    unlocked: id.optional().describe('this secret (of the same NPC) has unlocked; unlocks are sticky, so this stays true'),
     get all() {
       return z.array(conditionSchema).min(1).optional().describe('every condition holds')
     },

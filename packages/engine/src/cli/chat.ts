@@ -5,6 +5,7 @@ import { isParleyError } from '../errors.ts'
 import { glmProvider } from '../providers/glm.ts'
 import { scriptedProvider } from '../providers/scripted.ts'
 import type { CliIo } from './run.ts'
+import { formatExplanation } from '../inspect/format.ts'
 
 /**
  * The seed's terminal loop, done properly. Piped input is read one line a turn, in order;
@@ -31,7 +32,7 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
       },
     },
   })
-  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
   if (npc.greeting) out(`${npc.name}: ${npc.greeting}\n`)
   convo.on('turn.retrying', (e) => io.stderr.write(`[retrying (${e.attempt}): ${e.error.message}]\n`))
 
@@ -56,8 +57,10 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
         } else if (cmd === '/state') {
           const secrets = convo.secrets().map((s) => `${s.id}: ${s.unlocked ? 'unlocked' : `locked (${s.condition})`}`)
           out(`[state ${convo.state} · turns ${convo.turns} · items ${JSON.stringify(convo.items())} · flags ${convo.flags().join(', ') || 'none'}]\n[${secrets.join(' · ') || 'no secrets'}]\n`)
+        } else if (cmd === '/why') {
+          out(`${formatExplanation(convo.explain())}\n`)
         } else {
-          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
         }
       } catch (error) {
         out(`[${isParleyError(error) ? error.message : String(error)}]\n`)

@@ -44,15 +44,14 @@ describe('the unlocked condition', () => {
 
   it('lint names an unknown secret id with a did-you-mean, at the id', () => {
     const text = chained.replace('unlock: { unlocked: forge_open }', 'unlock: { unlocked: forge_opn }')
-    const error = (() => {
-      try {
-        parseNpc(text, 'smith.yaml')
-      } catch (e) {
-        return e
-      }
-    })() as ContentError
+    let error: unknown
+    try {
+      parseNpc(text, 'smith.yaml')
+    } catch (e) {
+      error = e
+    }
     expect(error).toBeInstanceOf(ContentError)
-    expect(error.issues.map((i) => [i.line, i.col, i.code, i.message, i.hint])).toEqual([[13, 25, 'unknown_secret', 'unknown secret "forge_opn"', 'did you mean "forge_open"?']])
+    expect((error as ContentError).issues.map((i) => [i.line, i.col, i.code, i.message, i.hint])).toEqual([[13, 25, 'unknown_secret', 'unknown secret "forge_opn"', 'did you mean "forge_open"?']])
   })
 
   it('lint refuses a secret that waits for itself', () => {

@@ -178,6 +178,8 @@ export function createDialogueHandler(options: DialogueHandlerOptions): (request
       items: c.items(),
       flags: c.flags(),
       secrets: c.secrets(),
+      // Passphrase patterns are masked: this view reaches the player's browser.
+      explain: c.explain({ hidePatterns: true }),
       lastRequest: last ?? l.record.view?.lastRequest ?? null,
       lore: last ? c.lastLore() : (l.record.view?.lore ?? []),
     }

@@ -8,6 +8,8 @@ import { runChat } from './chat.ts'
 import { DiskEmbeddingCache } from '../lore/disk-cache.ts'
 import { indexLore } from '../lore/retrieve.ts'
 import { createGlmClient } from '../glm/client.ts'
+import { runTests } from './test.ts'
+import { scenarioJsonSchema } from '../scenarios/schema.ts'
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
@@ -20,7 +22,9 @@ export interface CliIo {
 const USAGE = `Usage: parley <command>
 
   lint [paths…]                 check NPC files (default: content/npcs)
-  schema                        print the JSON Schema of the NPC file
+  schema [--scenario]           print the JSON Schema of the NPC file (or of scenario files)
+  test [paths…]                 run the scenarios (*.test.yaml) beside NPC files (default: content/npcs)
+       [--provider scripted|glm]  offline by default; glm skips (and lists) offline-only expectations
   index [paths…]                embed NPCs' lore with GLM embedding-3 into .parley-cache/
                                 (needs GLM_API_KEY; unchanged lore is never embedded twice)
   chat <npc-file-or-id>         talk to an NPC in the terminal
@@ -40,8 +44,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'index':
         return await index(rest, io, say, complain)
       case 'schema':
-        say(JSON.stringify(npcJsonSchema(), null, 2))
+        say(JSON.stringify(rest[0] === '--scenario' ? scenarioJsonSchema() : npcJsonSchema(), null, 2))
         return 0
+      case 'test': {
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { provider: { type: 'string' } } })
+        const provider = values.provider ?? 'scripted'
+        if (provider !== 'glm' && provider !== 'scripted') {
+          complain(`--provider must be glm or scripted, not "${provider}"`)
+          return 2
+        }
+        const paths = (positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p))
+        const missing = paths.find((p) => !existsSync(p))
+        if (missing) {
+          complain(`no such file or folder: ${shown(missing, io.cwd)}`)
+          return 2
+        }
+        return await runTests(paths, provider, { env: io.env, say, complain, show: (p) => shown(p, io.cwd), showIssue: (i) => showIssue(i, io.cwd) })
+      }
       case 'chat': {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { provider: { type: 'string' }, dir: { type: 'string' } } })
         if (positionals.length !== 1) {

@@ -5,7 +5,9 @@ import { parseNpc } from './parse.ts'
 import { ContentError, type ContentIssue } from './issues.ts'
 import type { Npc } from './schema.ts'
 
-const isNpcFile = (name: string) => /\.ya?ml$/i.test(name) && !name.startsWith('.')
+/** `*.test.yaml` beside an NPC holds its scenarios (`parley test`), not an NPC. */
+export const isScenarioFile = (name: string) => /\.test\.ya?ml$/i.test(name) && !name.startsWith('.')
+const isNpcFile = (name: string) => /\.ya?ml$/i.test(name) && !name.startsWith('.') && !isScenarioFile(name)
 
 /** Every NPC file under a folder (recursively) or the given files. */
 export async function listNpcFiles(paths: readonly string[]): Promise<string[]> {

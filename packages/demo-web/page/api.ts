@@ -1,4 +1,5 @@
 /** The page's side of the demo's /api: fetch and a small SSE reader, nothing else. */
+import type { ExplainView } from './explain-panel.ts'
 export interface Secret { id: string; unlocked: boolean; condition: string }
 export interface Message { role: string; content: string; tool_calls?: unknown[] }
 export interface ConversationView {
@@ -13,6 +14,8 @@ export interface ConversationView {
   history: Message[]
   lastRequest: Message[] | null
   lore?: string[]
+  /** Each secret, lore entry and action with its condition tree (passphrases masked). */
+  explain?: ExplainView
 }
 export interface TurnView {
   text: string
@@ -36,6 +39,7 @@ export const api = {
   npcs: () => call<{ npcs: NpcInfo[] }>('/npcs'),
   start: (npc: string, snapshot?: unknown) => call<ConversationView & { greeting: string | null }>('/conversations', { method: 'POST', body: JSON.stringify(snapshot === undefined ? { npc } : { npc, snapshot }) }),
   give: (id: string, item: string, count: number) => call<{ unlocked: string[]; conversation: ConversationView }>(`/conversations/${id}/items`, { method: 'POST', body: JSON.stringify({ item, count }) }),
+  get: (id: string) => call<ConversationView>(`/conversations/${id}`),
   snapshot: (id: string) => call<unknown>(`/conversations/${id}/snapshot`),
 
   /** Streams a turn: `onDelta` per token, resolves with the finished turn. */

@@ -1,11 +1,14 @@
 import { api, type ConversationView, type Message, type NpcInfo } from './api.ts'
+import { renderExplain } from './explain-panel.ts'
+import { chosenNpcId, mountPicker } from './picker.ts'
+import { connectDev, isDevPage } from './dev-reload.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const log = $<HTMLOListElement>('log')
 const input = $<HTMLInputElement>('line')
 const send = $<HTMLButtonElement>('send')
 const typing = $<HTMLDivElement>('typing')
-const SAVE_KEY = 'parley.demo.save'
+const saveKey = () => `parley.demo.save.${npc.id}`
 /** What the player carries when the demo starts. */
 const STARTING_INVENTORY: Record<string, number> = { red_gem: 1, gold: 50 }
 
@@ -47,7 +50,8 @@ function renderInventory() {
   ul.replaceChildren()
   let any = false
   for (const item of npc.items) {
-    const have = (STARTING_INVENTORY[item.id] ?? 0) - (given[item.id] ?? 0)
+    // Other NPCs' items: one of each, so every NPC picked can be tried.
+    const have = (STARTING_INVENTORY[item.id] ?? 1) - (given[item.id] ?? 0)
     if (have <= 0) continue
     any = true
     const li = document.createElement('li')
@@ -96,6 +100,7 @@ function renderBackstage(view: ConversationView, flash: string[] = []) {
       return li
     }),
   )
+  if (view.explain) renderExplain(view.explain, flash)
   const list = $<HTMLOListElement>('bs-messages')
   if (!view.lastRequest) return
   list.replaceChildren(...view.lastRequest.map(renderMessage))
@@ -208,13 +213,33 @@ async function start(snapshot?: unknown) {
 
 async function boot() {
   const { npcs } = await api.npcs()
-  npc = npcs.find((n) => n.id === 'informant') ?? npcs[0]!
+  npc = npcs.find((n) => n.id === (chosenNpcId() ?? 'informant')) ?? npcs[0]!
+  mountPicker(npcs, npc.id)
+  if (isDevPage()) connectDev(() => void reloadNpc())
   $('npc-name').textContent = npc.name
+  $('npc-name').closest('.npc-card')!.querySelector('.avatar')!.textContent = Array.from(npc.name)[0] ?? '?'
   const badge = $('provider')
   badge.textContent = npc.provider === 'scripted' ? 'scripted provider · offline, no GLM key' : `GLM · live model`
   badge.classList.toggle('scripted', npc.provider === 'scripted')
-  $<HTMLButtonElement>('restore').disabled = !localStorage.getItem(SAVE_KEY)
+  $<HTMLButtonElement>('restore').disabled = !localStorage.getItem(saveKey())
   await start()
+}
+
+/** `parley dev` reloaded content/: the edited NPC is picked up; the conversation continues if its save still fits. */
+async function reloadNpc() {
+  const { npcs } = await api.npcs()
+  mountPicker(npcs, npc.id)
+  const fresh = npcs.find((n) => n.id === npc.id)
+  if (!fresh) return void line('system', `⚠ ${npc.id} is not served any more (see the problems above)`)
+  npc = fresh
+  $('npc-name').textContent = npc.name
+  try {
+    showConversation(await api.get(conversationId), npc.greeting)
+    $('save-note').textContent = '已重新加载 · reloaded, conversation kept'
+  } catch (error) {
+    await start()
+    $('save-note').textContent = `⚠ the conversation no longer fits the edited file (${(error as Error).message}): started over`
+  }
 }
 
 $<HTMLFormElement>('say').addEventListener('submit', (e) => {
@@ -225,12 +250,12 @@ $<HTMLFormElement>('say').addEventListener('submit', (e) => {
 })
 $('save').addEventListener('click', async () => {
   const snapshot = await api.snapshot(conversationId)
-  localStorage.setItem(SAVE_KEY, JSON.stringify(snapshot))
+  localStorage.setItem(saveKey(), JSON.stringify(snapshot))
   $('save-note').textContent = `已存档 · saved at ${new Date().toLocaleTimeString()}`
   $<HTMLButtonElement>('restore').disabled = false
 })
 $('restore').addEventListener('click', async () => {
-  const saved = localStorage.getItem(SAVE_KEY)
+  const saved = localStorage.getItem(saveKey())
   if (!saved) return
   try {
     await start(JSON.parse(saved))

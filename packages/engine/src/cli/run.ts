@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { existsSync } from 'node:fs'
 import { resolve, relative, isAbsolute } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { formatIssue, isContentError, type ContentIssue } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
 import { loadNpcDir, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
@@ -27,6 +28,8 @@ const USAGE = `Usage: parley <command>
        [--provider scripted|glm]  offline by default; glm skips (and lists) offline-only expectations
   index [paths…]                embed NPCs' lore with GLM embedding-3 into .parley-cache/
                                 (needs GLM_API_KEY; unchanged lore is never embedded twice)
+  dev [--port N] [--content DIR] the demo page with every NPC, reloading content/ on save
+                                (in the Parley repository: it serves packages/demo-web)
   chat <npc-file-or-id>         talk to an NPC in the terminal
        [--provider glm|scripted] [--dir content/npcs]
 
@@ -60,6 +63,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
           return 2
         }
         return await runTests(paths, provider, { env: io.env, say, complain, show: (p) => shown(p, io.cwd), showIssue: (i) => showIssue(i, io.cwd) })
+      }
+      case 'dev': {
+        // The page lives in the demo package, not in the engine: found beside it in the repository.
+        const devServer = new URL('../../../demo-web/dev-server.ts', import.meta.url)
+        if (!existsSync(fileURLToPath(devServer))) {
+          complain('parley dev serves the demo page: run it in the Parley repository (packages/demo-web)')
+          return 2
+        }
+        const { runDev } = (await import(devServer.href)) as { runDev: (args: string[], io: CliIo) => Promise<number> }
+        return await runDev(rest, io)
       }
       case 'chat': {
         const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { provider: { type: 'string' }, dir: { type: 'string' } } })

@@ -171,6 +171,12 @@ export async function startDevServer(options: DevServerOptions = {}) {
   }
 }
 
+/** Builds the page (Vite) into `outDir`, by default the dist/ the servers serve. */
+export async function buildPage(outDir = join(here, 'dist')): Promise<void> {
+  const { build } = await import('vite')
+  await build({ configFile: false, root: join(here, 'page'), logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022' } })
+}
+
 /** `parley dev [--port N] [--content DIR] [--no-build]`: builds the page, serves it, reloads on save. */
 export async function runDev(args: string[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: Record<string, string | undefined>; cwd: string }): Promise<number> {
   const { parseArgs } = await import('node:util')
@@ -183,8 +189,7 @@ export async function runDev(args: string[], io: { stdout: NodeJS.WritableStream
   }
   if (!values['no-build']) {
     io.stdout.write('building the page…\n')
-    const { build } = await import('vite')
-    await build({ configFile: false, root: join(here, 'page'), logLevel: 'warn', build: { outDir: join(here, 'dist'), emptyOutDir: true, target: 'es2022' } })
+    await buildPage()
   }
   const dev = await startDevServer({ port: values.port === undefined ? undefined : Number(values.port), contentDir: values.content ? resolve(io.cwd, values.content) : undefined, cwd: io.cwd, env: io.env })
   const s = dev.status()

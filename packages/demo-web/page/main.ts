@@ -163,6 +163,7 @@ async function say(text: string) {
   } finally {
     setBusy(false)
     if (!ended) input.focus()
+    if (reloadAfterTurn) void ((reloadAfterTurn = false), reloadNpc())
   }
 }
 
@@ -217,7 +218,10 @@ async function boot() {
   mountPicker(npcs, npc.id)
   if (isDevPage()) connectDev(() => void reloadNpc())
   $('npc-name').textContent = npc.name
-  $('npc-name').closest('.npc-card')!.querySelector('.avatar')!.textContent = Array.from(npc.name)[0] ?? '?'
+  const card = $('npc-name').closest('.npc-card')!
+  card.querySelector('.avatar')!.textContent = Array.from(npc.name)[0] ?? '?'
+  // The tagline under the name is the informant's; other NPCs show their id.
+  if (npc.id !== 'informant') card.querySelector('.sub')!.firstChild!.textContent = `${npc.id} · `
   const badge = $('provider')
   badge.textContent = npc.provider === 'scripted' ? 'scripted provider · offline, no GLM key' : `GLM · live model`
   badge.classList.toggle('scripted', npc.provider === 'scripted')
@@ -226,7 +230,10 @@ async function boot() {
 }
 
 /** `parley dev` reloaded content/: the edited NPC is picked up; the conversation continues if its save still fits. */
+let reloadAfterTurn = false
 async function reloadNpc() {
+  // A reload mid-turn would redraw the log under the reply being streamed: wait for the turn.
+  if (busy) return void (reloadAfterTurn = true)
   const { npcs } = await api.npcs()
   mountPicker(npcs, npc.id)
   const fresh = npcs.find((n) => n.id === npc.id)
@@ -234,7 +241,9 @@ async function reloadNpc() {
   npc = fresh
   $('npc-name').textContent = npc.name
   try {
-    showConversation(await api.get(conversationId), npc.greeting)
+    const view = await api.get(conversationId)
+    if (busy) return void (reloadAfterTurn = true)
+    showConversation(view, npc.greeting)
     $('save-note').textContent = '已重新加载 · reloaded, conversation kept'
   } catch (error) {
     await start()

@@ -126,6 +126,11 @@ describe('parley test', () => {
       const again = await parley(['test', join(dir, 'other.test.yaml')])
       expect(again.stdout).toContain(`${join(dir, 'other.test.yaml')}:5:15: guard has no item "passs" (did you mean "pass"?)`)
       expect(again.stdout).toContain(`${join(dir, 'other.test.yaml')}:6:27: guard has no secret "pasword" (did you mean "password"?)`)
+      // `parley lint` checks scenario files too, without running them.
+      const lint = await parley(['lint', dir])
+      expect(lint.code).toBe(1)
+      expect(lint.stderr).toContain(`${join(dir, 'guard.test.yaml')}:5:9: unknown key "expct" (did you mean "expect"?)`)
+      expect(lint.stderr).toContain(`${join(dir, 'other.test.yaml')}:5:15: guard has no item "passs" (did you mean "pass"?)`)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

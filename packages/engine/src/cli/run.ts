@@ -9,7 +9,7 @@ import { runChat } from './chat.ts'
 import { DiskEmbeddingCache } from '../lore/disk-cache.ts'
 import { indexLore } from '../lore/retrieve.ts'
 import { createGlmClient } from '../glm/client.ts'
-import { runTests } from './test.ts'
+import { lintScenarios, runTests } from './test.ts'
 import { scenarioJsonSchema } from '../scenarios/schema.ts'
 
 export interface CliIo {
@@ -124,7 +124,9 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
       return 2
     }
   }
-  const { issues, files } = await loadNpcs(paths)
+  const { issues: npcIssues, files } = await loadNpcs(paths)
+  // Scenario files (*.test.yaml) are checked too; `parley test` runs them.
+  const issues = [...npcIssues, ...(await lintScenarios(paths))]
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {

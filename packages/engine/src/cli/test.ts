@@ -52,6 +52,25 @@ async function npcFor(file: string, id: string | undefined): Promise<Npc> {
   throw new Error(`no NPC "${id}" in ${dirname(file)}`)
 }
 
+/**
+ * For `parley lint`: the scenario files under `paths`, checked like NPC files (schema, then names
+ * against their NPC) without running them. Files whose NPC is broken are left to the NPC's issues.
+ */
+export async function lintScenarios(paths: readonly string[]): Promise<ContentIssue[]> {
+  const files = (await listScenarioFiles(paths)).filter((f) => isScenarioFile(basename(f)))
+  const issues: ContentIssue[] = []
+  for (const file of files) {
+    try {
+      const parsed = parseScenarios(await readFile(file, 'utf8'), file)
+      issues.push(...checkAgainstNpc(parsed, await npcFor(file, parsed.file.npc)))
+    } catch (error) {
+      if (isContentError(error)) issues.push(...error.issues.filter((i) => i.path === file))
+      else if (!(error as { issues?: unknown }).issues) issues.push({ path: file, line: 1, col: 1, code: 'unreadable', message: (error as Error).message })
+    }
+  }
+  return issues
+}
+
 export async function runTests(paths: readonly string[], provider: 'glm' | 'scripted', io: TestIo): Promise<number> {
   let model: Provider
   if (provider === 'glm') {

@@ -77,6 +77,29 @@ export interface Explanation {
   last: { facts: string[]; lore: string[]; promptTokens: number } | null
 }
 
+/**
+ * The system message's size changes only with unlocks, gifts and flags, whose arrays a conversation
+ * replaces rather than edits; so the last count per NPC is reused while they are the same.
+ */
+const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; tokens: number }>()
+
+function systemTokens(npc: Npc, facts: ExplainFacts): number {
+  const hit = tokenCache.get(npc)
+  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags) return hit.tokens
+  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags }))
+  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, tokens })
+  return tokens
+}
+
+/** A sent request never changes: its size is counted once. */
+const requestCache = new WeakMap<readonly GlmMessage[], number>()
+
+function requestTokens(messages: readonly GlmMessage[]): number {
+  let n = requestCache.get(messages)
+  if (n === undefined) requestCache.set(messages, (n = messages.reduce((sum, m) => sum + messageTokens(m.content ?? ''), 0)))
+  return n
+}
+
 export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRequestFacts | undefined, options: ExplainOptions = {}): Explanation {
   const state: GameState = { items: facts.items, flags: facts.flags, turns: facts.turns, saidPatterns: facts.said, unlocked: facts.unlocked }
   const system = last?.messages.find((m) => m.role === 'system')?.content ?? ''
@@ -113,13 +136,13 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
       hints: secrets.filter((s) => s.next === 'hint').map((s) => s.id),
       lore: lore.filter((l) => l.available).map((l) => l.id),
       actions: actions.filter((a) => a.offered).map((a) => a.name),
-      systemTokens: estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags })),
+      systemTokens: systemTokens(npc, facts),
     },
     last: last
       ? {
           facts: secrets.filter((s) => s.lastCarried).map((s) => s.id),
           lore: [...last.lore],
-          promptTokens: last.messages.reduce((sum, m) => sum + messageTokens(m.content ?? ''), 0),
+          promptTokens: requestTokens(last.messages),
         }
       : null,
   }

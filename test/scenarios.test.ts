@@ -74,7 +74,8 @@ describe('parley test', () => {
     // The whole request: the locked hint (never the fact), the history, the line.
     expect(failure).toContain('        - You know the night password; only pass holders may hear it.\n      user:\n        What\'s the password?\n      assistant:\n        Passwords are for pass holders.\n      user:\n        Please?')
     expect(failure).not.toContain('swordfish')
-    expect(r.stdout).toContain('1 scenario passed, 1 failed')
+    expect(r.stdout).toContain('  ✓ a save game from the game loads and continues')
+    expect(r.stdout).toContain('2 scenarios passed, 1 failed')
     expect(readFileSync(`${ROOT}test/fixtures/scenarios/wrong.test.yaml`, 'utf8').split('\n')[10]!.slice(10)).toMatch(/^unlocked: password/)
   })
 
@@ -142,7 +143,8 @@ describe('parley test', () => {
       cpSync(`${ROOT}content`, join(dir, 'content'), { recursive: true })
       const guard = readFileSync(`${ROOT}test/fixtures/scenarios/guard.yaml`, 'utf8').replace('id: guard', 'id: night-guard')
       writeFileSync(join(dir, 'content/npcs/night-guard.yaml'), guard)
-      writeFileSync(join(dir, 'content/npcs/night-guard.test.yaml'), readFileSync(`${ROOT}test/fixtures/scenarios/guard.test.yaml`, 'utf8'))
+      const scenarios = readFileSync(`${ROOT}test/fixtures/scenarios/guard.test.yaml`, 'utf8')
+      writeFileSync(join(dir, 'content/npcs/night-guard.test.yaml'), scenarios.slice(0, scenarios.indexOf('\n\n')))
       const r = await parley(['test'], { cwd: dir })
       expect(r.stdout).toContain('✓ content/npcs/night-guard.test.yaml (night-guard, scripted provider)')
       expect(r.code).toBe(0)

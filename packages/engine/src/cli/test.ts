@@ -4,8 +4,8 @@
  * skips (and lists) the expectations that only make sense offline.
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { existsSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
 import { isContentError, type ContentIssue } from '../content/issues.ts'
 import { isScenarioFile, loadNpcFile, loadNpcs } from '../content/load-dir.ts'
 import type { Npc } from '../content/schema.ts'
@@ -107,7 +107,8 @@ export async function runTests(paths: readonly string[], provider: 'glm' | 'scri
       else io.say(`  ${(error as Error).message}`)
       continue
     }
-    const results = await runScenarios(parsed, npc, { provider: model, mode })
+    const readSave = (relativePath: string) => readFileSync(resolve(dirname(file), relativePath), 'utf8')
+    const results = await runScenarios(parsed, npc, { provider: model, mode, readFile: readSave })
     const bad = results.filter((r) => r.failure)
     passed += results.filter((r) => !r.failure && !r.skippedWhole).length
     failed += bad.length

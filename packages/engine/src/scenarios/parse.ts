@@ -74,7 +74,7 @@ function checkSteps(file: ScenarioFile, doc: Document, lineCounter: LineCounter,
       if (kinds.length === 0 && !step.expect) add('invalid_value', where(doc, lineCounter, path), `a step needs one of: ${STEP_KINDS.join(', ')} (or only expect:)`)
       if (step.refuse !== undefined && step.say === undefined) add('invalid_value', where(doc, lineCounter, [...path, 'refuse'], true), 'refuse: applies to the actions of a say: step')
       if (step.save) saves.add(step.save)
-      if (step.restore && !saves.has(step.restore)) {
+      if (typeof step.restore === 'string' && !saves.has(step.restore)) {
         add('invalid_value', where(doc, lineCounter, [...path, 'restore']), `no save "${step.restore}" before this step`, didYouMean(step.restore, saves) ?? 'add a step "save: NAME" earlier in this scenario')
       }
     })

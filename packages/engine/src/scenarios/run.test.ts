@@ -106,3 +106,27 @@ describe('runScenarios', () => {
     }
   })
 })
+
+describe('restore from a save file', () => {
+  it('continues from the file; a save of another NPC fails the step with its code unless expected', async () => {
+    const files: Record<string, string> = {
+      'ok.json': JSON.stringify({ format: 'parley.conversation', version: 1, npc: 'guard', state: 'awaiting', history: [], items: { pass: 1 }, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }),
+      'other.json': JSON.stringify({ format: 'parley.conversation', version: 1, npc: 'smith', state: 'awaiting', history: [], items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }),
+    }
+    const parsed = parseScenarios(`scenarios:
+  - name: from a file
+    steps:
+      - restore: { file: ok.json }
+        expect: { unlocked: password }
+      - restore: { file: other.json }
+        expect: { error: snapshot_wrong_npc }
+      - expect: { unlocked: password }
+  - name: unexpected
+    steps:
+      - restore: { file: missing.json }
+`, 'guard.test.yaml')
+    const [ok, bad] = await runScenarios(parsed, guard, { provider: scriptedProvider(), readFile: (f) => files[f] ?? (() => { throw new Error('ENOENT') })() })
+    expect(ok!.failure).toBeUndefined()
+    expect(bad!.failure).toMatchObject({ line: 11, col: 9, action: 'restore missing.json', expected: 'the step to run', happened: 'it failed: invalid_argument: cannot read save file "missing.json": ENOENT' })
+  })
+})

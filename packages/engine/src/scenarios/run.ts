@@ -7,7 +7,7 @@ import type { Npc } from '../content/schema.ts'
 import { Conversation, createConversation, restoreConversation } from '../conversation/conversation.ts'
 import type { ConversationSnapshot } from '../conversation/snapshot.ts'
 import type { TurnResult } from '../conversation/results.ts'
-import { isParleyError } from '../errors.ts'
+import { isParleyError, ParleyError } from '../errors.ts'
 import { formatConditionLine } from '../conditions/explain.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { messageTokens } from '../prompt/tokens.ts'
@@ -63,6 +63,8 @@ export interface ScenarioResult {
 export interface ScenarioRunOptions {
   provider: Provider
   mode?: ScenarioMode
+  /** Reads a save file named by `restore: { file }`, relative to the scenario file. */
+  readFile?: ((relativePath: string) => string) | undefined
 }
 
 export async function runScenarios(parsed: ParsedScenarios, npc: Npc, options: ScenarioRunOptions): Promise<ScenarioResult[]> {
@@ -76,7 +78,7 @@ function describeStep(step: Step): string {
   if (step.give !== undefined) return typeof step.give === 'string' ? `give ${step.give}` : `give ${step.give.item} ×${step.give.count}`
   if (step.flag !== undefined) return typeof step.flag === 'string' ? `flag ${step.flag}` : `flag ${step.flag.name} ${step.flag.on ? 'on' : 'off'}`
   if (step.save !== undefined) return `save ${step.save}`
-  if (step.restore !== undefined) return `restore ${step.restore}`
+  if (step.restore !== undefined) return typeof step.restore === 'string' ? `restore ${step.restore}` : `restore ${step.restore.file}`
   if (step.end) return 'end'
   return 'check'
 }
@@ -121,8 +123,10 @@ async function runOne(parsed: ParsedScenarios, npc: Npc, s: number, options: Sce
         else if (step.flag !== undefined) typeof step.flag === 'string' ? convo.setFlag(step.flag) : convo.setFlag(step.flag.name, step.flag.on)
         else if (step.save !== undefined) saves.set(step.save, JSON.parse(JSON.stringify(convo.snapshot())))
         else if (step.restore !== undefined) {
+          const saved = typeof step.restore === 'string' ? saves.get(step.restore) : readSave(step.restore.file, options)
+          const next = restoreConversation(npc, saved, convoOptions)
           convo.stop()
-          convo = restoreConversation(npc, saves.get(step.restore), convoOptions)
+          convo = next
         } else if (step.end) convo.end()
       } catch (e) {
         error = e
@@ -143,6 +147,21 @@ async function runOne(parsed: ParsedScenarios, npc: Npc, s: number, options: Sce
     return result
   } finally {
     convo.stop()
+  }
+}
+
+function readSave(file: string, options: ScenarioRunOptions): unknown {
+  if (!options.readFile) throw new ParleyError('invalid_argument', `cannot read save file "${file}" here (no file reader given)`)
+  let text: string
+  try {
+    text = options.readFile(file)
+  } catch (error) {
+    throw new ParleyError('invalid_argument', `cannot read save file "${file}": ${(error as Error).message}`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ParleyError('snapshot_invalid', `save file "${file}" is not JSON`)
   }
 }
 

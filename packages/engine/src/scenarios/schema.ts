@@ -41,7 +41,10 @@ export const stepSchema = z.strictObject({
   give: z.union([id, z.strictObject({ item: id, count: z.int().min(1).default(1) })]).optional().describe('the game reports a gift'),
   flag: z.union([id, z.strictObject({ name: id, on: z.boolean().default(true) })]).optional().describe('the game sets (or, with on: false, clears) a flag'),
   save: id.optional().describe('keep a save game under this name'),
-  restore: id.optional().describe('continue from a save made earlier in this scenario'),
+  restore: z
+    .union([id, z.strictObject({ file: text.describe('a save game (JSON, as convo.snapshot() or GET …/snapshot gives it), relative to this file') })])
+    .optional()
+    .describe('continue from a save made earlier in this scenario, or from a save file'),
   end: z.literal(true).optional().describe('the game ends the conversation'),
   refuse: oneOrMore(actionName).optional().describe('the game refuses these actions if the NPC asks in this step (others are carried out)'),
   expect: expectSchema.optional(),

@@ -71,7 +71,13 @@ export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'r
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+    // The listener goes when the pause ends: one per streamed chunk would pile up on the turn's signal.
+    const done = () => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
   })
 }

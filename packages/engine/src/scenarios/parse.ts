@@ -81,7 +81,8 @@ function checkSteps(file: ScenarioFile, doc: Document, lineCounter: LineCounter,
   })
 }
 
-const list = <T>(v: T | readonly T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? [...v] : [v as T])
+/** `unlocked: a` and `unlocked: [a, b]` read alike. */
+export const asList = <T>(v: T | readonly T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? [...v] : [v as T])
 
 /** Names the scenarios use that the NPC does not have: each at its place, with a did-you-mean. */
 export function checkAgainstNpc(parsed: ParsedScenarios, npc: Npc): ContentIssue[] {
@@ -123,5 +124,3 @@ export function checkAgainstNpc(parsed: ParsedScenarios, npc: Npc): ContentIssue
   })
   return issues
 }
-
-export { list as asList }

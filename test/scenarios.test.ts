@@ -153,6 +153,22 @@ describe('parley test', () => {
     }
   })
 
+  it('the README\'s scenario example runs and passes against the informant', async () => {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8')
+    const section = readme.slice(readme.indexOf('### Testing an NPC: scenarios'))
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!
+    const dir = mkdtempSync(join(tmpdir(), 'parley-readme-'))
+    try {
+      cpSync(`${ROOT}content`, join(dir, 'content'), { recursive: true })
+      writeFileSync(join(dir, 'content/npcs/informant.test.yaml'), example)
+      const r = await parley(['test', 'content/npcs/informant.test.yaml'], { cwd: dir })
+      expect(r.stdout).toMatch(/[1-9]\d* scenarios? passed, 0 failed/)
+      expect(r.code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('content/scenario.schema.json is not stale (run `pnpm -s parley schema --scenario > content/scenario.schema.json`)', async () => {
     const r = await parley(['schema', '--scenario'])
     expect(JSON.parse(r.stdout)).toEqual(scenarioJsonSchema())

@@ -83,3 +83,45 @@ export async function handOver(request: Request, npcs: ReadonlyMap<string, Npc>,
   const after = { ...view, items: given.json.conversation.items, flags: given.json.conversation.flags }
   return { ...given.json, inventory: holdings(npc, after) }
 }
+
+export interface GameRouteOptions {
+  handler: (request: Request) => Promise<Response>
+  npcs: ReadonlyMap<string, Npc>
+  /** The game's own key: the demo server is the game, so it calls the engine's game routes. */
+  gameKey: string
+  limits: { maxBytes: number; timeoutMs: number }
+}
+
+/**
+ * The game's routes for its own page (`/demo/conversations/:id/inventory` and `…/give`), shared
+ * by the demo server and `parley dev`. Host and Origin checks are the caller's, before this.
+ */
+export async function answerGameRoute(request: Request, path: string, o: GameRouteOptions): Promise<Response> {
+  const cookie = request.headers.get('cookie') ?? ''
+  const gameCall: GameCall = async (method, apiPath, body) => {
+    const r = await o.handler(
+      new Request(`${new URL(request.url).origin}/api${apiPath}`, {
+        method,
+        // The player's own token goes along, so the engine refuses a conversation that is not theirs.
+        headers: { authorization: `Bearer ${o.gameKey}`, 'content-type': 'application/json', cookie },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      }),
+    )
+    return { status: r.status, json: await r.json().catch(() => undefined) }
+  }
+  try {
+    if (!cookie) throw new HttpProblem(404, 'not_found', 'no such conversation')
+    const m = /^\/demo\/conversations\/([0-9a-f]{32})\/(inventory|give)$/.exec(path)
+    if (!m) throw new HttpProblem(404, 'not_found', 'not found')
+    const [, id, what] = m as unknown as [string, string, string]
+    if (what === 'inventory' && request.method === 'GET') {
+      const { npc, view } = await readInventory(o.npcs, id, gameCall)
+      return Response.json(holdings(npc, view))
+    }
+    if (what === 'give' && request.method === 'POST') return Response.json(await handOver(request, o.npcs, id, gameCall, o.limits))
+    throw new HttpProblem(405, 'method_not_allowed', `${request.method} is not allowed here`)
+  } catch (error) {
+    if (!(error instanceof HttpProblem)) throw error
+    return new Response(JSON.stringify({ error: { code: error.code, message: error.message } }), { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8', ...error.headers } })
+  }
+}

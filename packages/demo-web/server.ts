@@ -14,7 +14,7 @@ import { formatIssue, type ServerKind } from '@parley/engine/unstable'
 import { checkHost, checkStateChange, createDialogueHandler, HttpProblem, KeyRing } from '@parley/engine/http'
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
-import { handOver, holdings, readInventory, type GameCall } from './inventory.ts'
+import { answerGameRoute } from './inventory.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
@@ -146,35 +146,9 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   /** The game's routes for its own page: what the player holds, and handing an item over. */
   async function game(req: IncomingMessage, res: ServerResponse, path: string) {
     const request = toRequest(req, res)
-    const problem = (p: HttpProblem) => new Response(JSON.stringify({ error: { code: p.code, message: p.message } }), { status: p.status, headers: { 'content-type': 'application/json; charset=utf-8', ...p.headers } })
-    const gameCall: GameCall = async (method, apiPath, body) => {
-      const r = await handler(
-        new Request(`${new URL(request.url).origin}/api${apiPath}`, {
-          method,
-          // The player's own token goes along, so the engine refuses a conversation that is not theirs.
-          headers: { authorization: `Bearer ${gameKey}`, 'content-type': 'application/json', cookie: req.headers.cookie ?? '' },
-          ...(body !== undefined && { body: JSON.stringify(body) }),
-        }),
-      )
-      return { status: r.status, json: await r.json().catch(() => undefined) }
-    }
-    try {
-      const refused = checkHost(request, allowedHosts) ?? checkStateChange(request, { allowedOrigins: allowedOrigins.length ? allowedOrigins : undefined, trustProxy })
-      if (refused) throw new HttpProblem(refused.status, refused.code, refused.message)
-      if (!req.headers.cookie) throw new HttpProblem(404, 'not_found', 'no such conversation')
-      const m = /^\/demo\/conversations\/([0-9a-f]{32})\/(inventory|give)$/.exec(path)
-      if (!m) throw new HttpProblem(404, 'not_found', 'not found')
-      const [, id, what] = m as unknown as [string, string, string]
-      if (what === 'inventory' && req.method === 'GET') {
-        const { npc, view } = await readInventory(npcs, id, gameCall)
-        return await send(Response.json(holdings(npc, view)), res)
-      }
-      if (what === 'give' && req.method === 'POST') return await send(Response.json(await handOver(request, npcs, id, gameCall, { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs })), res)
-      throw new HttpProblem(405, 'method_not_allowed', `${req.method} is not allowed here`)
-    } catch (error) {
-      if (error instanceof HttpProblem) return send(problem(error), res)
-      throw error
-    }
+    const refused = checkHost(request, allowedHosts) ?? checkStateChange(request, { allowedOrigins: allowedOrigins.length ? allowedOrigins : undefined, trustProxy })
+    if (refused) return send(new Response(JSON.stringify({ error: { code: refused.code, message: refused.message } }), { status: refused.status, headers: { 'content-type': 'application/json; charset=utf-8' } }), res)
+    return send(await answerGameRoute(request, path, { handler, npcs, gameKey, limits: { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs } }), res)
   }
 
   async function file(req: IncomingMessage, path: string, res: ServerResponse) {

@@ -1,4 +1,5 @@
 /** The page's side of the demo's /api: fetch and a small SSE reader, nothing else. */
+import type { ExplainView } from './explain-panel.ts'
 export interface Secret { id: string; unlocked: boolean; condition: string }
 export interface Message { role: string; content: string; tool_calls?: unknown[] }
 export interface ConversationView {
@@ -13,6 +14,8 @@ export interface ConversationView {
   history: Message[]
   lastRequest: Message[] | null
   lore?: string[]
+  /** Each secret, lore entry and action with its condition tree (passphrases masked). */
+  explain?: ExplainView
 }
 export interface TurnView {
   text: string
@@ -42,6 +45,7 @@ export const api = {
   /** The game (the demo server) hands the item over for the player, if the player has it. */
   give: (id: string, item: string, count: number) => call<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory }>(`/demo/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }, ''),
   inventory: (id: string) => call<Inventory>(`/demo/conversations/${id}/inventory`, undefined, ''),
+  get: (id: string) => call<ConversationView>(`/conversations/${id}`),
 
   /** Streams a turn: `onDelta` per token, resolves with the finished turn. */
   async say(id: string, text: string, onDelta: (t: string) => void): Promise<TurnView> {

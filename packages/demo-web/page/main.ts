@@ -1,11 +1,14 @@
 import { api, type ConversationView, type Inventory, type Message, type NpcInfo } from './api.ts'
+import { renderExplain } from './explain-panel.ts'
+import { chosenNpcId, mountPicker } from './picker.ts'
+import { connectDev, isDevPage } from './dev-reload.ts'
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const log = $<HTMLOListElement>('log')
 const input = $<HTMLInputElement>('line')
 const send = $<HTMLButtonElement>('send')
 const typing = $<HTMLDivElement>('typing')
-const SAVE_KEY = 'parley.demo.save'
+const saveKey = () => `parley.demo.save.${npc.id}`
 
 let npc: NpcInfo
 let conversationId = ''
@@ -92,6 +95,7 @@ function renderBackstage(view: ConversationView, flash: string[] = []) {
       return li
     }),
   )
+  if (view.explain) renderExplain(view.explain, flash)
   const list = $<HTMLOListElement>('bs-messages')
   if (!view.lastRequest) return
   list.replaceChildren(...view.lastRequest.map(renderMessage))
@@ -154,6 +158,7 @@ async function say(text: string) {
   } finally {
     setBusy(false)
     if (!ended) input.focus()
+    if (reloadAfterTurn) void ((reloadAfterTurn = false), reloadNpc())
   }
 }
 
@@ -203,13 +208,41 @@ async function start(snapshot?: unknown) {
 
 async function boot() {
   const { npcs } = await api.npcs()
-  npc = npcs.find((n) => n.id === 'informant') ?? npcs[0]!
+  npc = npcs.find((n) => n.id === (chosenNpcId() ?? 'informant')) ?? npcs[0]!
+  mountPicker(npcs, npc.id)
+  if (isDevPage()) connectDev(() => void reloadNpc())
   $('npc-name').textContent = npc.name
+  const card = $('npc-name').closest('.npc-card')!
+  card.querySelector('.avatar')!.textContent = Array.from(npc.name)[0] ?? '?'
+  // The tagline under the name is the informant's; other NPCs show their id.
+  if (npc.id !== 'informant') card.querySelector('.sub')!.firstChild!.textContent = `${npc.id} · `
   const badge = $('provider')
   badge.textContent = npc.provider === 'scripted' ? 'scripted provider · offline, no GLM key' : `GLM · live model`
   badge.classList.toggle('scripted', npc.provider === 'scripted')
-  $<HTMLButtonElement>('restore').disabled = !localStorage.getItem(SAVE_KEY)
+  $<HTMLButtonElement>('restore').disabled = !localStorage.getItem(saveKey())
   await start()
+}
+
+/** `parley dev` reloaded content/: the edited NPC is picked up; the conversation continues if its save still fits. */
+let reloadAfterTurn = false
+async function reloadNpc() {
+  // A reload mid-turn would redraw the log under the reply being streamed: wait for the turn.
+  if (busy) return void (reloadAfterTurn = true)
+  const { npcs } = await api.npcs()
+  mountPicker(npcs, npc.id)
+  const fresh = npcs.find((n) => n.id === npc.id)
+  if (!fresh) return void line('system', `⚠ ${npc.id} is not served any more (see the problems above)`)
+  npc = fresh
+  $('npc-name').textContent = npc.name
+  try {
+    const view = await api.get(conversationId)
+    if (busy) return void (reloadAfterTurn = true)
+    showConversation(view, npc.greeting, await api.inventory(conversationId))
+    $('save-note').textContent = '已重新加载 · reloaded, conversation kept'
+  } catch (error) {
+    await start()
+    $('save-note').textContent = `⚠ the conversation no longer fits the edited file (${(error as Error).message}): started over`
+  }
 }
 
 $<HTMLFormElement>('say').addEventListener('submit', (e) => {
@@ -220,12 +253,12 @@ $<HTMLFormElement>('say').addEventListener('submit', (e) => {
 })
 $('save').addEventListener('click', async () => {
   const save = await api.save(conversationId)
-  localStorage.setItem(SAVE_KEY, JSON.stringify(save))
+  localStorage.setItem(saveKey(), JSON.stringify(save))
   $('save-note').textContent = `已存档 · saved at ${new Date().toLocaleTimeString()}`
   $<HTMLButtonElement>('restore').disabled = false
 })
 $('restore').addEventListener('click', async () => {
-  const saved = localStorage.getItem(SAVE_KEY)
+  const saved = localStorage.getItem(saveKey())
   if (!saved) return
   try {
     await start(JSON.parse(saved))

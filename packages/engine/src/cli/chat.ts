@@ -6,6 +6,7 @@ import { glmProvider } from '../providers/glm.ts'
 import type { ServerKind } from '../glm/thinking.ts'
 import { scriptedProvider } from '../providers/scripted.ts'
 import type { CliIo } from './run.ts'
+import { formatExplanation } from '../inspect/format.ts'
 
 /** GLM_SERVER names the server behind GLM_BASE_URL when its URL does not say (see README, Models and thinking). */
 const serverFromEnv = (value: string | undefined): ServerKind | undefined => (value === 'glm' || value === 'ollama' || value === 'vllm' || value === 'openai' ? value : undefined)
@@ -35,7 +36,7 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
       },
     },
   })
-  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
   if (npc.greeting) out(`${npc.name}: ${npc.greeting}\n`)
   convo.on('turn.retrying', (e) => io.stderr.write(`[retrying (${e.attempt}): ${e.error.message}]\n`))
 
@@ -67,8 +68,10 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
         } else if (cmd === '/state') {
           const secrets = convo.secrets().map((s) => `${s.id}: ${s.unlocked ? 'unlocked' : `locked (${s.condition})`}`)
           out(`[state ${convo.state} · turns ${convo.turns} · items ${JSON.stringify(convo.items())} · flags ${convo.flags().join(', ') || 'none'}]\n[${secrets.join(' · ') || 'no secrets'}]\n`)
+        } else if (cmd === '/why') {
+          out(`${formatExplanation(convo.explain())}\n`)
         } else {
-          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /quit]\n`)
+          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
         }
       } catch (error) {
         out(`[${isParleyError(error) ? error.message : String(error)}]\n`)

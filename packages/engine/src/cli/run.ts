@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve, relative, isAbsolute } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { formatIssue, isContentError, type ContentIssue } from '../content/issues.ts'
 import { npcJsonSchema } from '../content/json-schema.ts'
 import { loadNpcFile, loadNpcs } from '../content/load-dir.ts'
@@ -9,6 +10,8 @@ import { commandArgs, UsageError } from './args.ts'
 import { DiskEmbeddingCache } from '../lore/disk-cache.ts'
 import { indexLore } from '../lore/retrieve.ts'
 import { createGlmClient } from '../glm/client.ts'
+import { lintScenarios, runTests } from './test.ts'
+import { scenarioJsonSchema } from '../scenarios/schema.ts'
 
 export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
@@ -20,11 +23,15 @@ export interface CliIo {
 
 const USAGE = `Usage: parley <command>
 
-  lint [paths…] [--root DIR]    check NPC files (default: content/npcs); lore files must stay
-                                inside the content root (default: the folder above npcs/)
-  schema                        print the JSON Schema of the NPC file
+  lint [paths…] [--root DIR]    check NPC files and their scenarios (default: content/npcs); lore
+                                files must stay inside the content root (default: the folder above npcs/)
+  schema [--scenario]           print the JSON Schema of the NPC file (or of scenario files)
+  test [paths…]                 run the scenarios (*.test.yaml) beside NPC files (default: content/npcs)
+       [--provider scripted|glm]  offline by default; glm skips (and lists) offline-only expectations
   index [paths…]                embed NPCs' lore with GLM embedding-3 into .parley-cache/
                                 (needs GLM_API_KEY; unchanged lore is never embedded twice)
+  dev [--port N] [--content DIR] the demo page with every NPC, reloading content/ on save
+                                (in the Parley repository: it serves packages/demo-web)
   chat <npc-file-or-id>         talk to an NPC in the terminal
        [--provider glm|scripted] [--dir content/npcs]
 
@@ -42,9 +49,36 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'index':
         return await index(rest, io, say, complain)
       case 'schema':
-        commandArgs('schema', rest, {}, 'parley schema > content/npc.schema.json')
-        say(JSON.stringify(npcJsonSchema(), null, 2))
+        {
+          const { values } = commandArgs('schema', rest, { scenario: { type: 'boolean' } }, 'parley schema [--scenario] > content/npc.schema.json')
+          say(JSON.stringify(values.scenario === true ? scenarioJsonSchema() : npcJsonSchema(), null, 2))
+        }
         return 0
+      case 'test': {
+        const { values, positionals } = commandArgs('test', rest, { provider: { type: 'string' } }, 'parley test [paths…] [--provider scripted|glm]')
+        const provider = typeof values.provider === 'string' ? values.provider : 'scripted'
+        if (provider !== 'glm' && provider !== 'scripted') {
+          complain(`--provider must be glm or scripted, not "${provider}"`)
+          return 2
+        }
+        const paths = (positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p))
+        const missing = paths.find((p) => !existsSync(p))
+        if (missing) {
+          complain(`no such file or folder: ${shown(missing, io.cwd)}`)
+          return 2
+        }
+        return await runTests(paths, provider, { env: io.env, say, complain, show: (p) => shown(p, io.cwd), showIssue: (i) => showIssue(i, io.cwd) })
+      }
+      case 'dev': {
+        // The page lives in the demo package, not in the engine: found beside it in the repository.
+        const devServer = new URL('../../../demo-web/dev-server.ts', import.meta.url)
+        if (!existsSync(fileURLToPath(devServer))) {
+          complain('parley dev serves the demo page: run it in the Parley repository (packages/demo-web)')
+          return 2
+        }
+        const { runDev } = (await import(devServer.href)) as { runDev: (args: string[], io: CliIo) => Promise<number> }
+        return await runDev(rest, io)
+      }
       case 'chat': {
         const { values, positionals } = commandArgs('chat', rest, { provider: { type: 'string' }, dir: { type: 'string' } }, 'parley chat <npc-file-or-id> [--provider glm|scripted] [--dir content/npcs]')
         if (positionals.length !== 1) {
@@ -103,7 +137,9 @@ async function lint(args: string[], io: CliIo, say: (s: string) => void, complai
       return 2
     }
   }
-  const { issues, files, broken } = await loadNpcs(paths, { contentRoot })
+  const { issues: npcIssues, files, broken } = await loadNpcs(paths, { contentRoot })
+  // Scenario files (*.test.yaml) are checked too; `parley test` runs them.
+  const issues = [...npcIssues, ...(await lintScenarios(paths))]
   for (const issue of issues) complain(showIssue(issue, io.cwd))
   const problems = issues.length
   if (problems > 0) {

@@ -32,6 +32,7 @@ export function evaluate(condition: Condition, state: GameState): boolean {
     const { gte, lte } = condition.turns
     return (gte === undefined || state.turns >= gte) && (lte === undefined || state.turns <= lte)
   }
+  if ('unlocked' in condition) return has(state.unlocked, condition.unlocked)
   if ('all' in condition) return condition.all.every((c) => evaluate(c, state))
   if ('any' in condition) return condition.any.some((c) => evaluate(c, state))
   if ('not' in condition) return !evaluate(condition.not, state)
@@ -61,6 +62,7 @@ export function describeCondition(condition: Condition): string {
     if (condition.turns.lte !== undefined) parts.push(`≤ ${condition.turns.lte}`)
     return `turns ${parts.join(' and ')}`
   }
+  if ('unlocked' in condition) return `unlocked ${condition.unlocked}`
   if ('all' in condition) return `all of (${condition.all.map(describeCondition).join(', ')})`
   if ('any' in condition) return `any of (${condition.any.map(describeCondition).join(', ')})`
   return `not (${describeCondition(condition.not)})`

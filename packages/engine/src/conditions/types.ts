@@ -16,6 +16,8 @@ export interface GameState {
   readonly turns: number
   /** `said` patterns that matched an earlier player line (kept so old lines need not be rescanned). */
   readonly saidPatterns?: ReadonlySet<string> | readonly string[]
+  /** Secrets already unlocked (sticky), for `unlocked:` conditions. */
+  readonly unlocked?: ReadonlySet<string> | readonly string[]
   /** The player's line being answered now, if any. */
   readonly currentLine?: string | undefined
 }

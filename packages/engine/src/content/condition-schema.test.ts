@@ -27,7 +27,7 @@ describe('one condition schema, exactly one key', () => {
   })
 
   it('the Condition type is the schema\'s own', () => {
-    expectTypeOf<Condition>().toExtend<{ given: string | { item: string; count?: number | undefined } } | { flag: string } | { said: { matches: string; ignore_case?: boolean | undefined } } | { turns: { gte?: number | undefined; lte?: number | undefined } } | { all: Condition[] } | { any: Condition[] } | { not: Condition }>()
+    expectTypeOf<Condition>().toExtend<{ given: string | { item: string; count?: number | undefined } } | { flag: string } | { said: { matches: string; ignore_case?: boolean | undefined } } | { turns: { gte?: number | undefined; lte?: number | undefined } } | { unlocked: string } | { all: Condition[] } | { any: Condition[] } | { not: Condition }>()
   })
 
   it('an NPC file with an empty condition gets one positioned issue saying what a condition needs', () => {

@@ -16,6 +16,7 @@ export type ContentIssueCode =
   | 'duplicate_id'
   | 'unknown_item'
   | 'unknown_flag'
+  | 'unknown_secret'
   | 'invalid_regex'
   | 'invalid_condition'
   | 'not_text'

@@ -15,7 +15,9 @@ export interface LoadOptions {
   contentRoot?: string | undefined
 }
 
-const isNpcFile = (name: string) => /\.ya?ml$/i.test(name) && !name.startsWith('.')
+/** `*.test.yaml` beside an NPC holds its scenarios (`parley test`), not an NPC. */
+export const isScenarioFile = (name: string) => /\.test\.ya?ml$/i.test(name) && !name.startsWith('.')
+const isNpcFile = (name: string) => /\.ya?ml$/i.test(name) && !name.startsWith('.') && !isScenarioFile(name)
 
 /** Every NPC file under a folder (recursively) or the given files. */
 export async function listNpcFiles(paths: readonly string[]): Promise<string[]> {

@@ -148,13 +148,14 @@ export function parseNpc(text: string, path = '<npc>', options: ParseOptions = {
   return { ...npc, source: path }
 }
 
-type Add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => void
+export type Add = (code: ContentIssueCode, at: Position, message: string, hint?: string) => void
 
-function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, lineCounter: LineCounter, add: Add, trapKeys: ReadonlySet<number>, badKeys: boolean) {
+/** One zod issue as a located content issue; `schema` is the file's schema (scenario files use it too). */
+export function reportZodIssue(issue: z.core.$ZodIssue, data: unknown, doc: Document, lineCounter: LineCounter, add: Add, trapKeys: ReadonlySet<number> = new Set(), badKeys = false, schema: z.ZodType = npcSchema) {
   const where = formatPath(issue.path) || 'file'
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const allowed = allowedKeys(npcSchema, issue.path).filter((k) => k !== '$schema')
+      const allowed = allowedKeys(schema, issue.path).filter((k) => k !== '$schema')
       for (const name of issue.keys) {
         const node = keyNode(doc, issue.path, name)
         // A flow-comma trap is reported as such; a list used as a key has no key node to point at.

@@ -37,11 +37,12 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
   }
 
   const secrets = Array.isArray(data.secrets) ? data.secrets : []
+  const secretNames = secrets.flatMap((s) => (isRecord(s) && typeof s.id === 'string' ? [s.id] : []))
   const secretIds = uniqueIn('secrets', 'secret id', 'id')
   secrets.forEach((secret, i) => {
     if (!isRecord(secret)) return
     secretIds(secret, i, ['secrets'])
-    if ('unlock' in secret) checkCondition(secret.unlock, ['secrets', i, 'unlock'])
+    if ('unlock' in secret) checkCondition(secret.unlock, ['secrets', i, 'unlock'], typeof secret.id === 'string' ? secret.id : undefined)
   })
   const lore = isRecord(data.lore) && Array.isArray(data.lore.sources) ? data.lore.sources : []
   const loreIds = uniqueIn('lore.sources', 'lore id', 'id')
@@ -79,12 +80,13 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
   })
   return problems
 
-  function checkCondition(cond: unknown, path: PropertyKey[]): void {
+  /** `owner`: the secret whose unlock this is, which must not wait for itself. */
+  function checkCondition(cond: unknown, path: PropertyKey[], owner?: string): void {
     if (!isRecord(cond)) return
     const keys = Object.keys(cond)
     const known = keys.filter((k) => CONDITION_KEYS.includes(k))
     if (keys.length === 0) {
-      problems.push({ path, code: 'invalid_condition', message: 'a condition needs one of: given, flag, said, turns, all, any, not' })
+      problems.push({ path, code: 'invalid_condition', message: `a condition needs one of: ${CONDITION_KEYS.join(', ')}` })
     } else if (known.length > 1) {
       problems.push({ path, code: 'invalid_condition', message: `a condition has exactly one key, found ${known.join(', ')}`, hint: 'wrap several in "all: [...]" or "any: [...]"' })
     }
@@ -103,11 +105,18 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
     if (isRecord(cond.turns) && typeof cond.turns.gte === 'number' && typeof cond.turns.lte === 'number' && cond.turns.gte > cond.turns.lte) {
       problems.push({ path: [...path, 'turns'], code: 'invalid_condition', message: `turns: gte ${cond.turns.gte} is greater than lte ${cond.turns.lte}, so this never holds` })
     }
+    if (typeof cond.unlocked === 'string') {
+      if (!secretNames.includes(cond.unlocked)) {
+        problems.push({ path: [...path, 'unlocked'], code: 'unknown_secret', message: `unknown secret "${cond.unlocked}"`, hint: didYouMean(cond.unlocked, secretNames) ?? 'name a secret id from "secrets:"' })
+      } else if (cond.unlocked === owner) {
+        problems.push({ path: [...path, 'unlocked'], code: 'invalid_condition', message: `secret "${owner}" waits for itself, so it never unlocks` })
+      }
+    }
     for (const key of ['all', 'any'] as const) {
       const list = cond[key]
-      if (Array.isArray(list)) list.forEach((c, i) => checkCondition(c, [...path, key, i]))
+      if (Array.isArray(list)) list.forEach((c, i) => checkCondition(c, [...path, key, i], owner))
     }
-    if ('not' in cond) checkCondition(cond.not, [...path, 'not'])
+    if ('not' in cond) checkCondition(cond.not, [...path, 'not'], owner)
   }
 
   function checkItem(item: string, path: PropertyKey[]) {

@@ -5,7 +5,7 @@ const id = z
   .regex(/^[a-z][a-z0-9_-]*$/, 'ids use lowercase letters, digits, "_" and "-", starting with a letter')
 const text = z.string().trim().min(1, 'must not be empty')
 
-export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'all', 'any', 'not']
+export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'unlocked', 'all', 'any', 'not']
 
 const givenCondition = z.strictObject({
   given: z
@@ -23,6 +23,9 @@ const saidCondition = z.strictObject({
 })
 const turnsCondition = z.strictObject({
   turns: z.strictObject({ gte: z.int().min(0).optional(), lte: z.int().min(0).optional() }).describe('the number of completed player turns'),
+})
+const unlockedCondition = z.strictObject({
+  unlocked: id.describe('this secret (of the same NPC) has unlocked; unlocks are sticky, so this stays true'),
 })
 const allCondition = z.strictObject({
   get all(): z.ZodArray<typeof conditionSchema> {
@@ -44,7 +47,7 @@ const notCondition = z.strictObject({
  * Designers write `{ given: red_gem }`: a condition is an object with exactly one of these keys,
  * so `{}` and `{ given: a, flag: b }` are refused. The `Condition` type is inferred from here.
  */
-export const conditionSchema = z.union([givenCondition, flagCondition, saidCondition, turnsCondition, allCondition, anyCondition, notCondition])
+export const conditionSchema = z.union([givenCondition, flagCondition, saidCondition, turnsCondition, allCondition, anyCondition, unlockedCondition, notCondition])
 
 const secretSchema = z.strictObject({
   id: id.describe('unique within this NPC'),

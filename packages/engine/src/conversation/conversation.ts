@@ -19,6 +19,8 @@ import type { HistoryEntry } from '../prompt/history.ts'
 import type { ActionOutcome, ActionSettings } from '../actions/types.ts'
 import { fromSnapshot, toSnapshot, type ConversationSnapshot } from './snapshot.ts'
 import type { ConversationStateName, TurnResult } from './results.ts'
+import { explainConversation, type Explanation } from '../inspect/explain.ts'
+import type { ExplainOptions } from '../conditions/explain.ts'
 
 /** What each `convo.on(type, …)` listener receives; a completed turn's result carries its state. */
 export type ConversationEvents = {
@@ -314,6 +316,15 @@ export class Conversation {
   secrets(): SecretStatus[] {
     const unlocked = this.actor.getSnapshot().context.data.unlocked
     return this.npc.secrets.map((s) => ({ id: s.id, unlocked: unlocked.includes(s.id), condition: describeCondition(s.unlock) }))
+  }
+
+  /**
+   * Why the NPC knows what it knows: each secret, lore entry and action with its condition tree and
+   * every leaf's progress, what the next request would carry and what the last one carried.
+   */
+  explain(options: ExplainOptions = {}): Explanation {
+    const { data, lastRequest, lastLore } = this.actor.getSnapshot().context
+    return explainConversation(this.npc, data, lastRequest && { messages: lastRequest, lore: lastLore }, options)
   }
 
   /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`, `action.requested`. */

@@ -25,13 +25,21 @@ export interface ConversationData {
 export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
 
 export function gameState(data: ConversationData, currentLine?: string): GameState {
-  return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, currentLine }
+  return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, unlocked: data.unlocked, currentLine }
 }
 
-/** Secrets whose condition holds now but were locked before. Unlocks are sticky. */
+/**
+ * Secrets whose condition holds now but were locked before. Unlocks are sticky. A secret may wait
+ * for another (`unlocked: id`), so this repeats until nothing more unlocks.
+ */
 export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: string): string[] {
-  const state = gameState(data, currentLine)
-  return npc.secrets.filter((s) => !data.unlocked.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
+  const found: string[] = []
+  for (;;) {
+    const state = gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine)
+    const more = npc.secrets.filter((s) => !data.unlocked.includes(s.id) && !found.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
+    if (more.length === 0) return found
+    found.push(...more)
+  }
 }
 
 export function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {

@@ -52,6 +52,8 @@ export function inspectorStatus(s: ViewSource) {
     provider: s.provider,
     flags: c.flags(),
     secrets: c.npc.secrets.map((x) => ({ id: x.id, unlocked: unlocked.has(x.id), condition: describeCondition(maskSaid(x.unlock)) })),
+    // Why each secret, lore entry and action holds or not; passphrases masked all the same.
+    explain: c.explain({ hidePatterns: true }),
     lastRequest: last ?? s.stored?.lastRequest ?? null,
     lore: last ? c.lastLore() : (s.stored?.lore ?? []),
   }

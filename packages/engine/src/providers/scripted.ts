@@ -84,10 +84,13 @@ export function chooseLine(turn: Pick<ProviderTurn, 'playerLine' | 'script' | 'r
 /** A pause that an abort cuts short; its listener goes when the pause ends, so chunks never pile them up. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    // The listener goes when the pause ends: one per chunk on one signal would pile up (and make
-    // Node warn about a listener leak) on any reply longer than ten chunks.
-    const onAbort = () => (clearTimeout(t), resolve())
-    const t = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms)
-    signal.addEventListener('abort', onAbort, { once: true })
+    // The listener goes when the pause ends: one per streamed chunk would pile up on the turn's signal.
+    const done = () => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
   })
 }

@@ -1,0 +1,7 @@
+export { parseScenarios, checkAgainstNpc } from './parse.ts'
+export type { ParsedScenarios } from './parse.ts'
+export { runScenarios, OFFLINE_ONLY } from './run.ts'
+export type { ScenarioResult, ScenarioFailure, SkippedExpectation, SentRequest, ScenarioMode, ScenarioRunOptions } from './run.ts'
+export { formatFailure, formatResult } from './report.ts'
+export { scenarioFileSchema, scenarioJsonSchema } from './schema.ts'
+export type { ScenarioFile, Scenario, Step as ScenarioStep, Expectations as ScenarioExpectations } from './schema.ts'

@@ -27,7 +27,7 @@ describe('the CLI tells a writer what went wrong with a command', () => {
     expect((await cli(['chat', 'informant', '--provider'])).stderr).toBe(
       'parley chat: --provider needs a value (options: --provider VALUE, --dir VALUE)\nusage: parley chat <npc-file-or-id> [--provider glm|scripted] [--dir content/npcs]\n',
     )
-    expect(await cli(['schema', '-x'])).toEqual({ code: 2, stdout: '', stderr: 'parley schema: unknown option -x (schema takes no options)\nusage: parley schema > content/npc.schema.json\n' })
+    expect(await cli(['schema', '-x'])).toEqual({ code: 2, stdout: '', stderr: 'parley schema: unknown option -x (options: --scenario)\nusage: parley schema [--scenario] > content/npc.schema.json\n' })
   })
 
   it('/give with a count that is not a whole number says so, and gives nothing', async () => {

@@ -13,8 +13,12 @@ describe('parley dev (the server)', () => {
   let dir: string
   let dev: Awaited<ReturnType<typeof startDevServer>>
   const guardFile = () => join(dir, 'content/npcs/guard.yaml')
+  // The page's player: the server issues its id as a cookie, kept across calls (and across reloads).
+  let cookie = ''
   const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${dev.url}${path}`, { method, headers: { 'content-type': 'application/json', 'x-parley-client': 'dev-test-client-0000000000' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    const res = await fetch(`${dev.url}${path}`, { method, headers: { 'content-type': 'application/json', ...(cookie && { cookie }) }, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('parley_client='))
+    if (set) cookie = set.split(';')[0]!
     return { status: res.status, json: (await res.json()) as any }
   }
   /** Waits for the reload after an edit: the version moves on. */
@@ -53,7 +57,8 @@ describe('parley dev (the server)', () => {
   it('a saved edit is reloaded and the open conversation kept where its save still fits; a broken file is reported at file:line:col while the rest (and its last good version) keep serving', async () => {
     const created = (await call('POST', '/api/conversations', { npc: 'guard' })).json
     await call('POST', `/api/conversations/${created.id}/messages`, { text: 'the password?' })
-    await call('POST', `/api/conversations/${created.id}/items`, { item: 'pass' })
+    // The dev server plays the game, as the demo server does: the page asks it to hand the pass over.
+    expect((await call('POST', `/demo/conversations/${created.id}/give`, { item: 'pass' })).status).toBe(200)
     expect(created.explain.secrets[0]).toMatchObject({ id: 'password', unlocked: false, condition: { label: 'pass', progress: '0/1' } })
 
     // A second secret that waits for the first: on reload the conversation continues and it unlocks.

@@ -22,13 +22,18 @@ const COMMANDS = /<!-- commands: run by test\/readme\.test\.ts -->\n```sh\n([\s\
 
 function sh(command: string, cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', command], { cwd, env: { ...process.env, GLM_API_KEY: '', CI: '', ...env } })
+    // Its own process group, so a command that never ends (a server) is stopped whole, not left running.
+    const child = spawn('sh', ['-c', command], { cwd, env: { ...process.env, GLM_API_KEY: '', CI: '', ...env }, detached: true })
     let stdout = ''
     let stderr = ''
+    const timer = setTimeout(() => {
+      stderr += `\n(still running after 120 s: stopped)`
+      process.kill(-child.pid!, 'SIGKILL')
+    }, 120_000)
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })))
     child.stdin.end()
   })
 }

@@ -32,7 +32,7 @@ describe('one condition schema, exactly one key', () => {
 
   it('an NPC file with an empty condition gets one positioned issue saying what a condition needs', () => {
     const issues = issuesOf(npcWith('{}'))
-    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_condition', line: 10, message: 'a condition needs one of: given, flag, said, turns, all, any, not' })])
+    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_condition', line: 10, message: 'a condition needs one of: given, flag, said, turns, unlocked, all, any, not' })])
   })
 
   it('a bad value inside a condition is reported where it is, not as "no shape fits"', () => {

@@ -57,18 +57,12 @@ export function buildApp(basePath: string, deps: RouteDeps | undefined): OpenAPI
   inspectRoutes(api, d)
 
   const root = new OpenAPIHono<AppEnv>()
-  // Answers are per caller and per moment: no cache may keep one.
-  root.use('*', async (c, next) => {
-    await next()
-    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store')
-  })
   root.route(basePath, api)
   const routes = api.openAPIRegistry.definitions.flatMap((def) => (def.type === 'route' ? [{ method: def.route.method.toUpperCase(), pattern: pathPattern(basePath + def.route.path) }] : []))
   const document = () => openApiDocumentOf(root)
   root.get(`${basePath}/openapi.json`, () => json(document()))
   routes.push({ method: 'GET', pattern: pathPattern(`${basePath}/openapi.json`) })
   const onError = (error: unknown) => problemResponse(error)
-  api.onError(onError)
   root.onError(onError)
   root.notFound((c: Context) => {
     const path = c.req.path

@@ -147,6 +147,8 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
     } catch (error) {
       response = problemResponse(error)
     }
+    // Answers are per caller and per moment: no cache may keep one (the stream says no-cache itself).
+    if (!response.headers.has('cache-control')) response.headers.set('cache-control', 'no-store')
     if (caller?.kind === 'player' && caller.fresh) {
       const token = await issueClientToken(ring, caller.player, Math.floor(now() / 1000) + BROWSER_TOKEN_SECONDS)
       response.headers.append('set-cookie', clientCookie(token, BROWSER_TOKEN_SECONDS, isHttps(request, trustProxy)))

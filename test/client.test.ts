@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createParleyClient, ParleyError, type StreamEvent } from '@parley/client'
 import type { Npc } from '@parley/engine'
+import { schemas } from '@parley/engine/http'
 import { DemoProcess, TEST_GAME_KEY } from './helpers/demo-process.ts'
 import { allNpcs } from './helpers/npcs.ts'
 import { REDIS_SERVER, RedisProcess } from './helpers/redis.ts'
@@ -117,6 +118,14 @@ describe.each([
     const gameClient = createParleyClient({ baseUrl: api(), playerToken: token })
     const theirs = await gameClient.start(npc.id)
     expect((await game.forPlayer('acct-client-test').view(theirs.id)).id).toBe(theirs.id)
+
+    // What the server sent is what the OpenAPI document says it sends: the same zod schemas.
+    for (const [schema, value] of [
+      [schemas.npcList, { npcs }], [schemas.created, started], [schemas.turn, said], [schemas.doneEvent, turn], [schemas.conversationView, view],
+      [schemas.signedSave, save], [schemas.created, restored], [schemas.changed, gift], [schemas.changed, flagged], [schemas.inspectorView, inspected],
+      [schemas.snapshot, snapshot], [schemas.turn, ended], [schemas.created, theirs],
+    ] as const) expect(() => (schema as { parse(v: unknown): unknown }).parse(value)).not.toThrow()
+    expect(schemas.playerToken.parse(await game.playerToken('acct-client-test'))).toBeTruthy()
 
     await player.leave(restored.id)
     const gone = await player.view(restored.id).catch((e: unknown) => e)

@@ -14,6 +14,7 @@ import { tokenSection } from './sections/tokens.ts'
 import { scaleSection } from './sections/scale.ts'
 import { contentSection } from './sections/content.ts'
 import { serverSection } from './sections/server.ts'
+import { routerSection } from './sections/router.ts'
 import { loreSection } from './sections/lore.ts'
 import { storeSection } from './sections/store.ts'
 import { patternSection } from './sections/patterns.ts'
@@ -31,6 +32,7 @@ const sections = [
   ['scale', scaleSection],
   ['content', contentSection],
   ['server', serverSection],
+  ['router', routerSection],
   ['lore', loreSection],
   ['store', storeSection],
   ['patterns', patternSection],

@@ -14,6 +14,7 @@ import { npcJsonSchema } from '@parley/engine/unstable'
 import { startDemoServer } from '../packages/demo-web/server.ts'
 import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
 import { ROOT } from './helpers/npcs.ts'
+import { DemoProcess, TEST_GAME_KEY } from './helpers/demo-process.ts'
 
 const README = readFileSync(`${ROOT}README.md`, 'utf8')
 const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
@@ -64,7 +65,7 @@ describe('the README\'s TypeScript', () => {
   const examples = [...README.matchAll(EXAMPLE)].map((m) => ({ file: m[1]!, body: m[2]! }))
 
   it('every ts block is an example file, copied exactly (node scripts/readme-examples.mjs rewrites them)', () => {
-    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts'])
+    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/client.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts'])
     expect((README.match(/```ts\n/g) ?? []).length).toBe(examples.length)
     for (const e of examples) expect(e.body, `${e.file} differs from README.md`).toBe(readFileSync(`${ROOT}${e.file}`, 'utf8').replace(/\n*$/, '\n'))
   })
@@ -90,6 +91,21 @@ describe('the README\'s TypeScript', () => {
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(r.stdout).toMatch(/^200 \{\n  unlocked: \[ 'boss_location' \]/)
+  })
+
+  it('the client example: a player token, a streamed line, a gift by the game (a second one refused), a signed save', async () => {
+    const server = await new DemoProcess({}).ready
+    try {
+      const r = await example('docs/examples/client.ts', ROOT, { PARLEY_URL: `${server.url}/api`, PARLEY_GAME_KEY: TEST_GAME_KEY })
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.stdout).toContain('[unlocked: nothing]')
+      expect(r.stdout).toContain('gave red_gem, unlocked: boss_location')
+      expect(r.stdout).toContain('a second red gem refused: the player has none left')
+      expect(r.stdout).toContain('a signed save of informant')
+    } finally {
+      await server.stop()
+    }
   })
 
   it('the actions example carries out the map with 50 gold given, and refuses it through resolveAction(e.call.id)', async () => {

@@ -7,13 +7,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { extname, join, normalize, relative, resolve } from 'node:path'
+import { extname, join, normalize, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { glmProvider, MemoryConversationStore, scriptedProvider, type ContentIssue, type Npc, type Provider } from '@parley/engine'
 import { createDialogueHandler, KeyRing } from '@parley/engine/http'
 import { formatIssue } from '@parley/engine/unstable'
 import { answerGameRoute } from './inventory.ts'
+import { sendResponse } from './node-bridge.ts'
 import { loadNpcs } from '@parley/engine/node'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -50,7 +51,7 @@ export async function startDevServer(options: DevServerOptions = {}) {
   const contentDir = resolve(options.contentDir ?? join(repo, 'content'))
   const npcDir = join(contentDir, 'npcs')
   const cwd = options.cwd ?? repo
-  const dist = options.dist ?? join(here, 'dist')
+  const dist = resolve(options.dist ?? join(here, 'dist'))
   const provider: Provider = env.GLM_API_KEY
     ? glmProvider({ apiKey: env.GLM_API_KEY, baseUrl: env.GLM_BASE_URL, model: env.GLM_MODEL })
     : scriptedProvider({ delayMs: Number(env.PARLEY_TYPING_MS ?? 25) })
@@ -129,7 +130,7 @@ export async function startDevServer(options: DevServerOptions = {}) {
     if (req.method !== 'GET' && req.method !== 'HEAD') for await (const c of req) chunks.push(c as Buffer)
     const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers: req.headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined })
     const response = await answerGameRoute(request, path, { handler, npcs: servingById, gameKey, limits: { maxBytes: 16 * 1024, timeoutMs: 10_000 } })
-    res.writeHead(response.status, Object.fromEntries(response.headers)).end(Buffer.from(await response.arrayBuffer()))
+    await sendResponse(response, res)
   }
 
   async function api(req: IncomingMessage, res: ServerResponse) {
@@ -145,24 +146,13 @@ export async function startDevServer(options: DevServerOptions = {}) {
         signal: controller.signal,
       }),
     )
-    const headers: Record<string, string | string[]> = Object.fromEntries(response.headers)
-    const cookies = response.headers.getSetCookie()
-    if (cookies.length) headers['set-cookie'] = cookies
-    res.writeHead(response.status, headers)
-    if (!response.body) return void res.end()
-    const reader = response.body.getReader()
-    res.on('close', () => void reader.cancel().catch(() => {}))
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      res.write(value)
-    }
-    res.end()
+    await sendResponse(response, res)
   }
 
   async function file(path: string, res: ServerResponse) {
     const target = normalize(join(dist, path === '/' ? 'index.html' : decodeURIComponent(path)))
-    if (!target.startsWith(dist)) return void res.writeHead(403).end()
+    // With a separator: `dist-private/` beside `dist/` is outside it.
+    if (target !== dist && !target.startsWith(dist + sep)) return void res.writeHead(403).end()
     let body: Buffer
     try {
       body = await readFile(target)
@@ -196,7 +186,8 @@ export async function startDevServer(options: DevServerOptions = {}) {
 /** Builds the page (Vite) into `outDir`, by default the dist/ the servers serve. */
 export async function buildPage(outDir = join(here, 'dist')): Promise<void> {
   const { build } = await import('vite')
-  await build({ configFile: false, root: join(here, 'page'), logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022' } })
+  // The demo's own config: it resolves the workspace packages (@parley/client) from source.
+  await build({ configFile: join(here, 'vite.config.ts'), root: join(here, 'page'), logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022' } })
 }
 
 /** `parley dev [--port N] [--content DIR] [--no-build]`: builds the page, serves it, reloads on save. */

@@ -15,6 +15,7 @@ import { checkHost, checkStateChange, createDialogueHandler, HttpProblem, KeyRin
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { answerGameRoute } from './inventory.ts'
+import { sendResponse } from './node-bridge.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
@@ -123,21 +124,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     })
   }
 
-  async function send(response: Response, res: ServerResponse) {
-    const headers: Record<string, string | string[]> = Object.fromEntries(response.headers)
-    const cookies = response.headers.getSetCookie()
-    if (cookies.length) headers['set-cookie'] = cookies
-    res.writeHead(response.status, headers)
-    if (!response.body) return void res.end()
-    const reader = response.body.getReader()
-    res.on('close', () => void reader.cancel().catch(() => {}))
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      res.write(value)
-    }
-    res.end()
-  }
+  const send = sendResponse
 
   async function api(req: IncomingMessage, res: ServerResponse) {
     await send(await handler(toRequest(req, res), { address: req.socket.remoteAddress }), res)

@@ -53,6 +53,18 @@ export class DemoProcess {
  * Calls the API of one server or another as one player: it keeps the cookie the first server
  * issues, as a browser does (servers sharing PARLEY_SIGNING_KEYS all accept it).
  */
+/** A response as the tests read it: status, body as text and (when it is JSON) parsed, headers. */
+async function answer(res: Response): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const text = await res.text()
+  let json: any
+  try {
+    json = JSON.parse(text)
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, json, text, headers: res.headers }
+}
+
 export function player() {
   let cookie = ''
   const call = async (server: DemoProcess, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -63,14 +75,7 @@ export function player() {
     })
     const set = res.headers.getSetCookie().find((c) => c.startsWith('parley_client='))
     if (set) cookie = set.split(';')[0]!
-    const text = await res.text()
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, json, text, headers: res.headers }
+    return answer(res)
   }
   return Object.assign(call, { cookie: () => cookie })
 }
@@ -83,13 +88,6 @@ export function gameCaller(key = TEST_GAME_KEY) {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     })
-    const text = await res.text()
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, json, text, headers: res.headers }
+    return answer(res)
   }
 }

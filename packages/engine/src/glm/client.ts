@@ -52,6 +52,8 @@ interface CallState {
   payload: Record<string, unknown>
   body: string
   onRetry?: CallOptions['onRetry']
+  /** The fast first attempt's failure, handed to ky as its own first attempt (see #firstAttempt). */
+  replay?: { response: Response } | { error: unknown } | undefined
 }
 
 /** The finish reason GLM answers with HTTP 200 when the prompt does not fit (glm-api.md §8). */
@@ -87,6 +89,14 @@ export class GlmClient {
       fetch: (input, init) => {
         const { parleyCall, ...rest } = (init ?? {}) as RequestInit & { parleyCall?: CallState }
         if (parleyCall === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
+        const replay = parleyCall.replay
+        if (replay !== undefined) {
+          // ky's first attempt is the one already made outside it: ky classifies its outcome,
+          // decides on a retry (Retry-After, 1231, 1003) and runs the hooks exactly as if it had sent it.
+          parleyCall.replay = undefined
+          if ('response' in replay) return Promise.resolve(replay.response)
+          return Promise.reject(replay.error)
+        }
         return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyCall.body, signal: input.signal })
       },
       retry: {
@@ -163,6 +173,11 @@ export class GlmClient {
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
+    const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
+    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal)
+    if ('response' in first && first.response.ok) return { response: first.response, state }
+    if ('error' in first && call.signal?.aborted) throw toGlmError(first.error, state.requestId, call.signal)
+    state.replay = first
     const options: KyOptions & { parleyCall: CallState } = { parleyCall: state, headers }
     if (call.signal) options.signal = call.signal
     if (call.timeoutMs !== undefined) options.timeout = call.timeoutMs
@@ -171,6 +186,34 @@ export class GlmClient {
       return { response: await this.#http.post(path, options), state }
     } catch (error) {
       throw toGlmError(error, state.requestId, call.signal)
+    }
+  }
+
+  /**
+   * The first attempt, sent with plain fetch: ky's per-attempt work (a Request, option merging,
+   * its timeout race) was most of the client's cost over a bare call. A failure is not judged
+   * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
+   */
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ response: Response } | { error: unknown }> {
+    const send = this.#options.fetch ?? globalThis.fetch
+    const controller = new AbortController()
+    let timedOut = false
+    // A timer cleared once headers arrive, as ky's is: AbortSignal.timeout would also cut a long
+    // stream's body short.
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, Math.min(timeoutMs, 2_147_483_647))
+    // The caller's signal also ends a stream's body after the headers, as it does through ky.
+    const linked = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
+    const url = `${this.baseUrl}/${path}`
+    try {
+      return { response: await send(url, { method: 'POST', headers, body, signal: linked }) }
+    } catch (error) {
+      // ky's own timeout error, so its retryOnTimeout rule applies to the replay as to its attempts.
+      return { error: timedOut ? new TimeoutError(new Request(url, { method: 'POST' })) : error }
+    } finally {
+      clearTimeout(timer)
     }
   }
 

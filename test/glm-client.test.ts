@@ -55,6 +55,8 @@ describe('validation before sending', () => {
     ['only a system message', { model: 'glm-4', messages: [{ role: 'system', content: 'x' }] }, /user message/],
     ['an unknown role', { model: 'glm-4', messages: [{ role: 'npc', content: 'x' }] }, /role "npc"/],
     ['empty content', { model: 'glm-4', messages: [{ role: 'user', content: '  ' }] }, /empty/],
+    ['content of only line breaks and full-width spaces', { model: 'glm-4', messages: [{ role: 'user', content: '\n\u3000\t ' }] }, /empty/],
+    ['no content at all', { model: 'glm-4', messages: [{ role: 'user', content: '' }] }, /empty/],
     ['temperature above 1', { ...hi, temperature: 1.5 }, /temperature/],
     ['top_p below 0', { ...hi, top_p: -0.1 }, /top_p/],
     ['two stop words', { ...hi, stop: ['a', 'b'] }, /one stop word/],

@@ -136,6 +136,29 @@ describe('errors and retries', () => {
     expect(error.kind).toBe('aborted')
   })
 
+  it('one signal lent to many calls and streams is left with no listeners, and aborting it later harms none of their results', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const controller = new AbortController()
+      const c = client()
+      const replies = []
+      for (let i = 0; i < 25; i++) {
+        replies.push((await c.chat(hi, { signal: controller.signal })).content)
+        let text = ''
+        for await (const e of c.chatStream(hi, { signal: controller.signal })) if (e.type === 'finish') text = e.text
+        replies.push(text)
+      }
+      controller.abort()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(replies).toEqual(Array(50).fill('echo: 你好'))
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('the emulator rejects the seed\'s only-system list with 400/1214, as GLM does', async () => {
     const res = await fetch(`${emulator().url}/chat/completions`, {
       method: 'POST',

@@ -166,7 +166,8 @@ export class GlmClient {
     return `Bearer ${this.#jwt.token}`
   }
 
-  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState }> {
+  /** `release` unlinks the caller's signal from the response once its body has been read. */
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState; release: () => void }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
@@ -175,15 +176,16 @@ export class GlmClient {
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
     const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal)
-    if ('response' in first && first.response.ok) return { response: first.response, state }
-    if ('error' in first && call.signal?.aborted) throw toGlmError(first.error, state.requestId, call.signal)
-    state.replay = first
+    if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }
+    first.release()
+    if ('error' in first.outcome && call.signal?.aborted) throw toGlmError(first.outcome.error, state.requestId, call.signal)
+    state.replay = first.outcome
     const options: KyOptions & { parleyCall: CallState } = { parleyCall: state, headers }
     if (call.signal) options.signal = call.signal
     if (call.timeoutMs !== undefined) options.timeout = call.timeoutMs
     if (call.retryOnTimeout === false) options.retry = { retryOnTimeout: false }
     try {
-      return { response: await this.#http.post(path, options), state }
+      return { response: await this.#http.post(path, options), state, release: noop }
     } catch (error) {
       throw toGlmError(error, state.requestId, call.signal)
     }
@@ -194,7 +196,7 @@ export class GlmClient {
    * its timeout race) was most of the client's cost over a bare call. A failure is not judged
    * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
    */
-  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ response: Response } | { error: unknown }> {
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ outcome: { response: Response } | { error: unknown }; release: () => void }> {
     const send = this.#options.fetch ?? globalThis.fetch
     const controller = new AbortController()
     let timedOut = false
@@ -204,14 +206,23 @@ export class GlmClient {
       timedOut = true
       controller.abort()
     }, Math.min(timeoutMs, 2_147_483_647))
-    // The caller's signal also ends a stream's body after the headers, as it does through ky.
-    const linked = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
+    // The caller's signal also ends a stream's body after the headers, as it does through ky. A
+    // listener, released once the body is read, costs less than AbortSignal.any's weak links.
+    let release = noop
+    if (signal) {
+      const onAbort = () => controller.abort(signal.reason)
+      if (signal.aborted) onAbort()
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        release = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
     const url = `${this.baseUrl}/${path}`
     try {
-      return { response: await send(url, { method: 'POST', headers, body, signal: linked }) }
+      return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal }) }, release }
     } catch (error) {
       // ky's own timeout error, so its retryOnTimeout rule applies to the replay as to its attempts.
-      return { error: timedOut ? new TimeoutError(new Request(url, { method: 'POST' })) : error }
+      return { outcome: { error: timedOut ? new TimeoutError(new Request(url, { method: 'POST' })) : error }, release }
     } finally {
       clearTimeout(timer)
     }
@@ -224,13 +235,15 @@ export class GlmClient {
    */
   async chat(request: ChatRequest, call: CallOptions = {}): Promise<ChatCompletion> {
     const body = prepare(request)
-    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
     const requestId = state.requestId
     let json: RawCompletion
     try {
       json = (await response.json()) as RawCompletion
     } catch (error) {
       throw new GlmError({ kind: 'invalid_response', message: 'GLM sent a response that is not JSON', requestId, retryable: false, cause: error })
+    } finally {
+      release()
     }
     const choice = json.choices?.[0]
     if (!choice?.message) throw new GlmError({ kind: 'invalid_response', message: 'GLM response has no choices[0].message', requestId })
@@ -257,9 +270,12 @@ export class GlmClient {
    */
   async *chatStream(request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatStreamEvent> {
     const body = { ...prepare(request), stream: true }
-    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
     const requestId = state.requestId
-    if (!response.body) throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
+    if (!response.body) {
+      release()
+      throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
+    }
     const idleMs = this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000
     let text = ''
     let reasoning = ''
@@ -338,6 +354,7 @@ export class GlmClient {
       clearTimeout(timer)
       if (onAbort) call.signal?.removeEventListener('abort', onAbort)
       void source.return(undefined)
+      release()
     }
     if (!done) throw fail('stream_interrupted', 'the stream ended without [DONE]')
     const rest = tags.end()
@@ -359,12 +376,14 @@ export class GlmClient {
       throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
     }
     const requestId = newRequestId()
-    const { response } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
+    const { response, release } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
     let json: Partial<EmbeddingResponse>
     try {
       json = (await response.json()) as Partial<EmbeddingResponse>
     } catch (error) {
       throw new GlmError({ kind: 'invalid_response', message: 'GLM sent an embeddings response that is not JSON', requestId, cause: error })
+    } finally {
+      release()
     }
     const data = Array.isArray(json.data) ? json.data : undefined
     if (!data || !data.every((d) => Number.isInteger(d?.index) && Array.isArray(d.embedding) && d.index >= 0 && d.index < inputs.length)) {
@@ -407,6 +426,8 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
   }
   return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
 }
+
+const noop = () => {}
 
 function overflow(requestId: string): GlmError {
   return new GlmError({ kind: 'context_exceeded', message: 'the prompt does not fit the model\'s context window', requestId, retryable: false })

@@ -55,6 +55,8 @@ describe('validation before sending', () => {
     ['only a system message', { model: 'glm-4', messages: [{ role: 'system', content: 'x' }] }, /user message/],
     ['an unknown role', { model: 'glm-4', messages: [{ role: 'npc', content: 'x' }] }, /role "npc"/],
     ['empty content', { model: 'glm-4', messages: [{ role: 'user', content: '  ' }] }, /empty/],
+    ['content of only line breaks and full-width spaces', { model: 'glm-4', messages: [{ role: 'user', content: '\n\u3000\t ' }] }, /empty/],
+    ['no content at all', { model: 'glm-4', messages: [{ role: 'user', content: '' }] }, /empty/],
     ['temperature above 1', { ...hi, temperature: 1.5 }, /temperature/],
     ['top_p below 0', { ...hi, top_p: -0.1 }, /top_p/],
     ['two stop words', { ...hi, stop: ['a', 'b'] }, /one stop word/],
@@ -132,6 +134,29 @@ describe('errors and retries', () => {
     setTimeout(() => controller.abort(), 50)
     const error = await failure(client().chat(hi, { signal: controller.signal }))
     expect(error.kind).toBe('aborted')
+  })
+
+  it('one signal lent to many calls and streams is left with no listeners, and aborting it later harms none of their results', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const controller = new AbortController()
+      const c = client()
+      const replies = []
+      for (let i = 0; i < 25; i++) {
+        replies.push((await c.chat(hi, { signal: controller.signal })).content)
+        let text = ''
+        for await (const e of c.chatStream(hi, { signal: controller.signal })) if (e.type === 'finish') text = e.text
+        replies.push(text)
+      }
+      controller.abort()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(replies).toEqual(Array(50).fill('echo: 你好'))
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 
   it('the emulator rejects the seed\'s only-system list with 400/1214, as GLM does', async () => {

@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import { generateText } from 'ai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
-import { glmProvider, restoreConversation } from '@parley/engine'
+import { GlmClient, glmProvider, restoreConversation } from '@parley/engine'
 import { interleave, median, startEmulatorProcess, table } from '../lib.ts'
 import { shippedInformant, snapshotWithTurns, type SectionOptions, type SectionResult } from './common.ts'
 
@@ -37,10 +37,13 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
     const url = `${emu.url}/chat/completions`
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${emu.key}` }
     const openai = new OpenAI({ apiKey: emu.key, baseURL: emu.url })
+    // The client alone, so a reading on a loaded machine can tell the client's share from the engine's.
+    const client = new GlmClient({ apiKey: emu.key, baseUrl: emu.url })
     const compatible = createOpenAICompatible({ name: 'glm', baseURL: emu.url, apiKey: emu.key })
     const tasks: Record<string, () => Promise<unknown>> = {
       'raw fetch': () => fetch(url, { method: 'POST', headers, body: text }).then((r) => r.json()),
       'openai SDK': () => openai.chat.completions.create(body as never),
+      'GlmClient.chat': () => client.chat(body as never),
       'parley convo.say': async () => {
         const r = await convo.say(LINE)
         if (r.kind !== 'reply') throw new Error(`turn failed: ${r.error?.code}`)
@@ -50,10 +53,12 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
     const figures = await interleave('full turn, shipped informant', tasks, { rounds: quick ? 2 : 5, iterations: quick ? 200 : 1000 })
     const ours = median(figures.find((f) => f.name === 'parley convo.say')!.rounds)
     const sdk = median(figures.find((f) => f.name === 'openai SDK')!.rounds)
+    const chat = median(figures.find((f) => f.name === 'GlmClient.chat')!.rounds)
+    const raw = median(figures.find((f) => f.name === 'raw fetch')!.rounds)
     const ratios = figures.find((f) => f.name === 'parley convo.say')!.rounds.map((v, i) => v / figures.find((f) => f.name === 'openai SDK')!.rounds[i]!)
     return {
       markdown: `## Full turn (issues 7.1, 15.5)\n\n\`convo.say\` on the informant as shipped (GLM provider, lore by BM25, ${body.tools.length} actions offered, its own history budget: ${body.messages.length} messages, ${text.length} characters of body), against bare clients sending the identical body; ${quick ? 200 : 1000} interleaved turns a round:\n\n${table(figures, 'raw fetch')}`,
-      reading: `Full turn on the shipped informant: ${(ours / sdk).toFixed(2)}× the openai SDK's bare call (per-round ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; goal ≤ 1.00: ${ours <= sdk ? 'met' : 'missed'}).`,
+      reading: `Full turn on the shipped informant: ${(ours / sdk).toFixed(2)}× the openai SDK's bare call (per-round ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; goal ≤ 1.00: ${ours <= sdk ? 'met' : 'missed'}); GlmClient.chat alone ${(chat / raw).toFixed(2)}× raw fetch, ${(chat / sdk).toFixed(2)}× the SDK.`,
     }
   } finally {
     emu.stop()

@@ -52,6 +52,8 @@ interface CallState {
   payload: Record<string, unknown>
   body: string
   onRetry?: CallOptions['onRetry']
+  /** The fast first attempt's failure, handed to ky as its own first attempt (see #firstAttempt). */
+  replay?: { response: Response } | { error: unknown } | undefined
 }
 
 /** The finish reason GLM answers with HTTP 200 when the prompt does not fit (glm-api.md §8). */
@@ -87,6 +89,14 @@ export class GlmClient {
       fetch: (input, init) => {
         const { parleyCall, ...rest } = (init ?? {}) as RequestInit & { parleyCall?: CallState }
         if (parleyCall === undefined || !(input instanceof Request)) return send(input as RequestInfo, init)
+        const replay = parleyCall.replay
+        if (replay !== undefined) {
+          // ky's first attempt is the one already made outside it: ky classifies its outcome,
+          // decides on a retry (Retry-After, 1231, 1003) and runs the hooks exactly as if it had sent it.
+          parleyCall.replay = undefined
+          if ('response' in replay) return Promise.resolve(replay.response)
+          return Promise.reject(replay.error)
+        }
         return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyCall.body, signal: input.signal })
       },
       retry: {
@@ -156,21 +166,65 @@ export class GlmClient {
     return `Bearer ${this.#jwt.token}`
   }
 
-  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState }> {
+  /** `release` unlinks the caller's signal from the response once its body has been read. */
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState; release: () => void }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
+    const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
+    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal)
+    if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }
+    first.release()
+    if ('error' in first.outcome && call.signal?.aborted) throw toGlmError(first.outcome.error, state.requestId, call.signal)
+    state.replay = first.outcome
     const options: KyOptions & { parleyCall: CallState } = { parleyCall: state, headers }
     if (call.signal) options.signal = call.signal
     if (call.timeoutMs !== undefined) options.timeout = call.timeoutMs
     if (call.retryOnTimeout === false) options.retry = { retryOnTimeout: false }
     try {
-      return { response: await this.#http.post(path, options), state }
+      return { response: await this.#http.post(path, options), state, release: noop }
     } catch (error) {
       throw toGlmError(error, state.requestId, call.signal)
+    }
+  }
+
+  /**
+   * The first attempt, sent with plain fetch: ky's per-attempt work (a Request, option merging,
+   * its timeout race) was most of the client's cost over a bare call. A failure is not judged
+   * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
+   */
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ outcome: { response: Response } | { error: unknown }; release: () => void }> {
+    const send = this.#options.fetch ?? globalThis.fetch
+    const controller = new AbortController()
+    let timedOut = false
+    // A timer cleared once headers arrive, as ky's is: AbortSignal.timeout would also cut a long
+    // stream's body short.
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, Math.min(timeoutMs, 2_147_483_647))
+    // The caller's signal also ends a stream's body after the headers, as it does through ky. A
+    // listener, released once the body is read, costs less than AbortSignal.any's weak links.
+    let release = noop
+    if (signal) {
+      const onAbort = () => controller.abort(signal.reason)
+      if (signal.aborted) onAbort()
+      else {
+        signal.addEventListener('abort', onAbort, { once: true })
+        release = () => signal.removeEventListener('abort', onAbort)
+      }
+    }
+    const url = `${this.baseUrl}/${path}`
+    try {
+      return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal }) }, release }
+    } catch (error) {
+      // ky's own timeout error, so its retryOnTimeout rule applies to the replay as to its attempts.
+      return { outcome: { error: timedOut ? new TimeoutError(new Request(url, { method: 'POST' })) : error }, release }
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -181,13 +235,15 @@ export class GlmClient {
    */
   async chat(request: ChatRequest, call: CallOptions = {}): Promise<ChatCompletion> {
     const body = prepare(request)
-    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
     const requestId = state.requestId
     let json: RawCompletion
     try {
       json = (await response.json()) as RawCompletion
     } catch (error) {
       throw new GlmError({ kind: 'invalid_response', message: 'GLM sent a response that is not JSON', requestId, retryable: false, cause: error })
+    } finally {
+      release()
     }
     const choice = json.choices?.[0]
     if (!choice?.message) throw new GlmError({ kind: 'invalid_response', message: 'GLM response has no choices[0].message', requestId })
@@ -214,9 +270,12 @@ export class GlmClient {
    */
   async *chatStream(request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatStreamEvent> {
     const body = { ...prepare(request), stream: true }
-    const { response, state } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
     const requestId = state.requestId
-    if (!response.body) throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
+    if (!response.body) {
+      release()
+      throw new GlmError({ kind: 'invalid_response', message: 'GLM stream has no body', requestId })
+    }
     const idleMs = this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000
     let text = ''
     let reasoning = ''
@@ -295,6 +354,7 @@ export class GlmClient {
       clearTimeout(timer)
       if (onAbort) call.signal?.removeEventListener('abort', onAbort)
       void source.return(undefined)
+      release()
     }
     if (!done) throw fail('stream_interrupted', 'the stream ended without [DONE]')
     const rest = tags.end()
@@ -316,12 +376,14 @@ export class GlmClient {
       throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
     }
     const requestId = newRequestId()
-    const { response } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
+    const { response, release } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
     let json: Partial<EmbeddingResponse>
     try {
       json = (await response.json()) as Partial<EmbeddingResponse>
     } catch (error) {
       throw new GlmError({ kind: 'invalid_response', message: 'GLM sent an embeddings response that is not JSON', requestId, cause: error })
+    } finally {
+      release()
     }
     const data = Array.isArray(json.data) ? json.data : undefined
     if (!data || !data.every((d) => Number.isInteger(d?.index) && Array.isArray(d.embedding) && d.index >= 0 && d.index < inputs.length)) {
@@ -364,6 +426,8 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
   }
   return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
 }
+
+const noop = () => {}
 
 function overflow(requestId: string): GlmError {
   return new GlmError({ kind: 'context_exceeded', message: 'the prompt does not fit the model\'s context window', requestId, retryable: false })

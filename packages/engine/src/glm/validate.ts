@@ -3,6 +3,9 @@ import type { ChatRequest } from './types.ts'
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
 
+/** Blank as `trim()` sees it, without copying a long message that does not start with a space. */
+const blank = (s: string) => s === '' || (/\s/.test(s[0]!) && s.trim() === '')
+
 const invalid = (message: string) => new GlmError({ kind: 'invalid_request', message, retryable: false })
 
 /**
@@ -17,7 +20,7 @@ export function validateChatRequest(request: ChatRequest): void {
   messages.forEach((m, i) => {
     if (!ROLES.has(m.role)) throw invalid(`messages[${i}].role "${String(m.role)}" is not one of system, user, assistant, tool`)
     if (typeof m.content !== 'string') throw invalid(`messages[${i}].content must be text`)
-    if (m.content.trim() === '' && m.role !== 'assistant' && m.role !== 'tool') throw invalid(`messages[${i}].content is empty`)
+    if (blank(m.content) && m.role !== 'assistant' && m.role !== 'tool') throw invalid(`messages[${i}].content is empty`)
     if (m.role === 'system' && i !== 0) throw invalid(`messages[${i}] is a system message; only the first message may be one`)
     if (m.role === 'tool' && !m.tool_call_id) throw invalid(`messages[${i}] is a tool result without tool_call_id`)
   })

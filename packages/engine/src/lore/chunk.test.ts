@@ -65,4 +65,29 @@ describe('BM25', () => {
     expect(best('is the fog thick?')).toBe(3)
     expect(index.scores('完全无关的问题')).toEqual([0, 0, 0, 0])
   })
+
+  it('scores are Okapi BM25 (k1 = 1.2, b = 0.75) exactly, however the weights are stored', () => {
+    const docs = ['雾港的雾很浓，雾里有船。', '港区的老大叫老K，老K管码头。', 'the fog over the harbour is thick, thick fog', '供水站在雾港北边。']
+    const tokenized = docs.map(tokenize)
+    const avg = tokenized.reduce((a, d) => a + d.length, 0) / docs.length
+    const textbook = (query: string) =>
+      tokenized.map((doc) => {
+        let score = 0
+        for (const term of new Set(tokenize(query))) {
+          const f = doc.filter((t) => t === term).length
+          if (!f) continue
+          const df = tokenized.filter((d) => d.includes(term)).length
+          const idf = Math.log(1 + (docs.length - df + 0.5) / (df + 0.5))
+          score += idf * ((f * 2.2) / (f + 1.2 * (0.25 + (0.75 * doc.length) / avg)))
+        }
+        return score
+      })
+    const index = new Bm25Index(docs)
+    for (const query of ['雾港的雾', '老K在哪', 'thick fog?', '供水站', '没有的词', '']) {
+      const got = index.scores(query)
+      const want = textbook(query)
+      expect(got).toHaveLength(docs.length)
+      got.forEach((s, i) => expect(s).toBeCloseTo(want[i]!, 12))
+    }
+  })
 })

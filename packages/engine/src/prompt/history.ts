@@ -15,6 +15,22 @@ interface Node {
   /** Estimated once, when recorded, so trimming never re-tokenizes old turns. */
   readonly tokens: number
   readonly prev: Node | undefined
+  /**
+   * The window `recent` computed for this exchange as the newest, kept so that the next exchange
+   * derives its own from it (one exchange in, the oldest out) instead of walking back over the
+   * whole window every turn. Moved to the next exchange when that one computes its window, so a
+   * long session holds one window, not one per turn; any node without it is walked as before.
+   */
+  window?: Window | undefined
+}
+
+interface Window {
+  readonly budget: number
+  /** The exchanges kept, oldest first. */
+  readonly nodes: readonly Node[]
+  /** Their messages, oldest first. */
+  readonly entries: readonly HistoryEntry[]
+  readonly tokens: number
 }
 
 const cost = (m: HistoryEntry) => messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0)
@@ -71,22 +87,51 @@ export class History {
 
   /** The newest whole exchanges whose tokens fit the budget, oldest first. */
   recent(budgetTokens: number): HistoryEntry[] {
-    const kept: (readonly HistoryEntry[])[] = []
-    let used = 0
-    for (let node = this.#last; node; node = node.prev) {
-      if (used + node.tokens > budgetTokens) break
-      used += node.tokens
-      kept.push(node.messages)
-    }
-    return kept.reverse().flat()
+    return this.#last ? [...windowOf(this.#last, budgetTokens).entries] : []
   }
 
   /** The tokens of what `recent(budgetTokens)` keeps. */
   recentTokens(budgetTokens: number): number {
-    let used = 0
-    for (let node = this.#last; node && used + node.tokens <= budgetTokens; node = node.prev) used += node.tokens
-    return used
+    return this.#last ? windowOf(this.#last, budgetTokens).tokens : 0
   }
+}
+
+/** The newest exchanges up to `last` that fit the budget: derived from the previous exchange's window when it has one. */
+function windowOf(last: Node, budget: number): Window {
+  if (last.window?.budget === budget) return last.window
+  const before = last.prev?.window
+  let window: Window
+  if (before && before.budget === budget) {
+    // Every window ending here, less this exchange, fits wherever the previous one did, so it is
+    // the previous window's newest part plus this exchange.
+    if (last.tokens > budget) window = { budget, nodes: [], entries: [], tokens: 0 }
+    else {
+      let tokens = before.tokens + last.tokens
+      let drop = 0
+      let dropEntries = 0
+      while (tokens > budget) {
+        const oldest = before.nodes[drop++]!
+        tokens -= oldest.tokens
+        dropEntries += oldest.messages.length
+      }
+      window = { budget, nodes: [...before.nodes.slice(drop), last], entries: [...before.entries.slice(dropEntries), ...last.messages], tokens }
+    }
+    if (!last.window) last.prev!.window = undefined
+  } else {
+    const nodes: Node[] = []
+    let tokens = 0
+    for (let node: Node | undefined = last; node; node = node.prev) {
+      if (tokens + node.tokens > budget) break
+      tokens += node.tokens
+      nodes.push(node)
+    }
+    nodes.reverse()
+    window = { budget, nodes, entries: nodes.flatMap((n) => n.messages), tokens }
+  }
+  // The first budget asked of an exchange (the NPC's own, on every turn) is the one kept: a
+  // one-off asked after it (the overflow retry's half) cannot displace it.
+  if (!last.window) last.window = window
+  return window
 }
 
 /**

@@ -44,7 +44,7 @@ describe('secrets', () => {
       expect(emulator().chatRequests.length).toBeGreaterThanOrEqual(lines.length)
       for (const secret of npc.secrets) {
         // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
-        if (onlyGameEventsUnlock(secret.unlock)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
+        if (onlyGameEventsUnlock(secret.unlock, npc)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
         // Turns grouped by what was unlocked then: the text of an unlocked secret may share words
         // with a locked one, and sending it is no leak.
         const locked = new Map<string, typeof turns>()
@@ -60,7 +60,7 @@ describe('secrets', () => {
       }
       // Gated lore is held to the same rule as secrets.
       for (const [i, source] of (npc.lore?.sources ?? []).entries()) {
-        if (!source.unlock || !onlyGameEventsUnlock(source.unlock)) continue
+        if (!source.unlock || !onlyGameEventsUnlock(source.unlock, npc)) continue
         const fragments = forbiddenLore(npc, i, HOSTILE_LINES)
         expect(findLeaks(emulator().requests.map((r) => r.raw), fragments), `${npc.id}/lore ${source.id} leaked`).toEqual([])
       }

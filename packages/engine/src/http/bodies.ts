@@ -29,6 +29,12 @@ export const flagBody = z.strictObject({
   on: z.boolean().optional(),
 })
 
+export const varBody = z.strictObject({
+  name: id,
+  // Words are ids like the variable's `one_of`; anything longer is refused before it is looked at.
+  value: z.union([z.number(), z.string().min(1).max(64)]),
+})
+
 export const endBody = z.strictObject({})
 
 export const playerTokenBody = z.strictObject({

@@ -10,11 +10,12 @@
  * any conversation and its inspector view. Without a game key the game routes are off.
  */
 import type { Npc } from '../content/schema.ts'
+import { ParleyError } from '../errors.ts'
 import { Conversation, restoreConversation, type ConversationOptions } from '../conversation/conversation.ts'
 import type { Provider } from '../providers/types.ts'
 import { MemoryConversationStore } from '../store/memory.ts'
 import { storedAnswer, withAnswer, type ConversationStore } from '../store/types.ts'
-import { createBody, endBody, flagBody, itemBody, messageBody, playerTokenBody } from './bodies.ts'
+import { createBody, endBody, flagBody, varBody, itemBody, messageBody, playerTokenBody } from './bodies.ts'
 import { identifyCaller, requireGame, type Caller } from './caller.ts'
 import { ACCOUNT_ID, clientCookie, gamePlayerIdentity, issueClientToken } from './client-id.ts'
 import { HandlerSettings } from './config.ts'
@@ -217,7 +218,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
   }
 
   /** Gifts, flags, lines and endings: one at a time per conversation, each saved with compare-and-set. */
-  async function act(request: Request, caller: Caller, address: string | undefined, id: string, action: 'messages' | 'items' | 'flags' | 'end'): Promise<Response> {
+  async function act(request: Request, caller: Caller, address: string | undefined, id: string, action: 'messages' | 'items' | 'flags' | 'vars' | 'end'): Promise<Response> {
     if (action !== 'messages') requireGame(caller, gameKeys, `POST …/${action}`)
     else limits.take('turn', { player: caller.player, address: caller.kind === 'player' ? address : undefined })
     const rawKey = request.headers.get('idempotency-key') ?? undefined
@@ -241,6 +242,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
         let outcome: object
         if (work.action === 'items') outcome = give(l, work)
         else if (work.action === 'flags') outcome = flag(l, work)
+        else if (work.action === 'vars') outcome = setVar(l, work)
         else if (work.action === 'end') outcome = publicResult(l.convo.end())
         else outcome = publicResult(await l.convo.say(work.text))
         const answer = { ...outcome, conversation: status(l, caller) }
@@ -260,11 +262,13 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
     | { action: 'messages'; text: string }
     | { action: 'items'; item: string; count?: number | undefined; max?: number | undefined }
     | { action: 'flags'; flag: string; on?: boolean | undefined }
+    | { action: 'vars'; name: string; value: number | string }
     | { action: 'end' }
 
   async function readWork(request: Request, action: Work['action']): Promise<Work> {
     if (action === 'items') return { action, ...(await readJson(request, itemBody, config.body)) }
     if (action === 'flags') return { action, ...(await readJson(request, flagBody, config.body)) }
+    if (action === 'vars') return { action, ...(await readJson(request, varBody, config.body)) }
     if (action === 'end') return (await readJson(request, endBody, config.body), { action })
     return { action, ...(await readJson(request, messageBody, config.body)) }
   }
@@ -286,6 +290,16 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
     const declared = l.convo.npc.flags
     if (declared && !Object.hasOwn(declared, b.flag)) throw new HttpProblem(400, 'unknown_flag', `${l.convo.npc.id} declares no flag "${b.flag}"; declared: ${Object.keys(declared).join(', ') || 'none'}`)
     return { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
+  }
+
+  function setVar(l: Live, b: { name: string; value: number | string }) {
+    try {
+      return { unlocked: l.convo.setVar(b.name, b.value).unlocked }
+    } catch (error) {
+      // Refused before anything changed: an unknown name, the wrong kind, out of bounds.
+      if (error instanceof ParleyError && (error.code === 'unknown_var' || error.code === 'invalid_var')) throw new HttpProblem(400, error.code, error.message)
+      throw error
+    }
   }
 
   function streamTurn(l: Live, caller: Caller, text: string, key: string | undefined, release: () => void): Response {
@@ -369,7 +383,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
       requireGame(caller, gameKeys, 'GET …/inspect')
       return json(inspectorView(source(await load(id, caller))))
     }
-    if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags' || action === 'end')) {
+    if (parts.length === 3 && method === 'POST' && (action === 'messages' || action === 'items' || action === 'flags' || action === 'vars' || action === 'end')) {
       return act(request, caller, address, id, action)
     }
     throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`)

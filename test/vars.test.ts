@@ -4,6 +4,7 @@ import { ContentError, createConversation, parseNpc, restoreConversation, script
 import { evaluate, describeCondition } from '../packages/engine/src/conditions/evaluate.ts'
 import { explainCondition, formatConditionLine } from '../packages/engine/src/conditions/explain.ts'
 import { formatIssue } from '../packages/engine/src/content/issues.ts'
+import { formatExplanation } from '../packages/engine/src/inspect/format.ts'
 import { applyVarEffects } from '../packages/engine/src/vars/values.ts'
 import { ROOT } from './helpers/npcs.ts'
 
@@ -96,6 +97,7 @@ describe('the game sets variables', () => {
 describe('actions change variables', () => {
   it('apply add and set when the game carries the action out, clamped to the bounds', async () => {
     const c = talk()
+    expect(c.explain().actions.find((a) => a.name === 'warm_up')?.offered).toBe(true)
     await c.say('you idiot')
     expect(c.vars()).toEqual({ trust: 0, warmth: 0, mood: 'angry' })
     await c.say('thanks')
@@ -151,6 +153,23 @@ describe('variables and the model', () => {
     for (const request of [...sent, JSON.stringify(c.messages('hi'))]) expect(request).not.toContain('knock, two')
     c.setVar('trust', 5)
     expect(JSON.stringify(c.messages('hi'))).toContain(fact)
+  })
+})
+
+describe('the explain view knows variables', () => {
+  it('lists each with its value, range, owner and what the model is told, and shows var leaves\' progress', () => {
+    const c = talk()
+    c.setVar('trust', 3)
+    const e = c.explain()
+    expect(e.vars).toEqual([
+      { name: 'trust', value: 3, owner: 'game', range: '-5..10', note: 'moved by what the player does in the game', told: [] },
+      { name: 'warmth', value: 0, owner: 'npc', range: '0..3', told: [] },
+      { name: 'mood', value: 'calm', owner: 'npc', range: 'calm | angry', told: [] },
+    ])
+    expect(formatConditionLine(e.secrets[0]!.condition)).toBe('trust 3/5 ✗')
+    c.setVar('trust', -2)
+    expect(c.explain().vars[0]!.told).toEqual(['You dislike this player.'])
+    expect(formatExplanation(c.explain())).toContain('trust = -2 (-5..10, owner game) · tells the model: You dislike this player.')
   })
 })
 

@@ -114,6 +114,17 @@ describe('actions change variables', () => {
     expect(c.vars().mood).toBe('calm')
   })
 
+  it('never open a secret, even in an NPC built in code that skipped lint', async () => {
+    const linted = confidant()
+    // A secret reading warmth, which the NPC's own actions move: lint refuses this file.
+    const npc: Npc = { ...linted, secrets: [{ ...linted.secrets[0]!, unlock: { var: { warmth: { gte: 1 } } } }] }
+    const c = talk(npc)
+    await c.say('thanks')
+    expect(c.vars().warmth).toBe(2)
+    expect(c.unlocked()).toEqual([])
+    expect(JSON.stringify(c.messages('hi'))).not.toContain('knock, two')
+  })
+
   it('never change a variable the game owns, even from a file that skipped lint', () => {
     const npc = confidant()
     const vars = { trust: 0, warmth: 0, mood: 'calm' }

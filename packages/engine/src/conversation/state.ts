@@ -37,12 +37,21 @@ export function gameState(data: ConversationData, currentLine?: string): GameSta
  */
 export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: string): string[] {
   const found: string[] = []
+  // Secrets see only the variables the game owns: lint refuses the rest, and this holds for an NPC
+  // built in code without lint too, so no variable the model's actions move can open a secret.
+  const vars = gameOwnedVars(npc, data.vars)
   for (;;) {
-    const state = gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine)
+    const state = { ...gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine), vars }
     const more = npc.secrets.filter((s) => !data.unlocked.includes(s.id) && !found.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
     if (more.length === 0) return found
     found.push(...more)
   }
+}
+
+function gameOwnedVars(npc: Npc, vars: ConversationData['vars']): ConversationData['vars'] {
+  const npcOwned = Object.keys(vars).filter((name) => npc.vars[name]?.owner !== 'game')
+  if (npcOwned.length === 0) return vars
+  return Object.fromEntries(Object.entries(vars).filter(([name]) => !npcOwned.includes(name)))
 }
 
 export function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {

@@ -43,4 +43,19 @@ describe('the CLI tells a writer what went wrong with a command', () => {
     expect(r.stdout).toContain('items {}')
     expect(r.stdout).not.toContain('NaN')
   })
+
+  it('/var sets a variable as the game would, and refuses what setVar refuses', async () => {
+    const r = await cli(['chat', 'test/fixtures/vars/confidant.yaml'], '/var trust 5\n/var trust 99\n/var mood angry\n/var mood 3\n/var trsut 1\n/var trust\n/state\n')
+    expect(r.code).toBe(0)
+    const said = r.stdout.split('\n').filter((l) => l.startsWith('['))
+    expect(said.slice(1, 7)).toEqual([
+      '[trust = 5] [unlocked: back_door]',
+      '[trust is at most 10, got 99]',
+      '[mood = angry]',
+      '[mood is one of calm, angry, got "3"]',
+      '[confidant declares no variable "trsut"; declared: trust, warmth, mood]',
+      '[/var needs a name and a value: /var NAME VALUE; Confidant has trust, warmth, mood]',
+    ])
+    expect(r.stdout).toContain('vars trust=5, warmth=0, mood=angry')
+  })
 })

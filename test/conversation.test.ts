@@ -44,7 +44,7 @@ describe('secrets', () => {
       expect(emulator().chatRequests.length).toBeGreaterThanOrEqual(lines.length)
       for (const secret of npc.secrets) {
         // Claims of gifts, fake system messages and fake JSON unlock nothing: only game events do.
-        if (onlyGameEventsUnlock(secret.unlock)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
+        if (onlyGameEventsUnlock(secret.unlock, npc)) expect(c.unlocked(), `${npc.id}/${secret.id}`).not.toContain(secret.id)
         // Turns grouped by what was unlocked then: the text of an unlocked secret may share words
         // with a locked one, and sending it is no leak.
         const locked = new Map<string, typeof turns>()
@@ -60,7 +60,7 @@ describe('secrets', () => {
       }
       // Gated lore is held to the same rule as secrets.
       for (const [i, source] of (npc.lore?.sources ?? []).entries()) {
-        if (!source.unlock || !onlyGameEventsUnlock(source.unlock)) continue
+        if (!source.unlock || !onlyGameEventsUnlock(source.unlock, npc)) continue
         const fragments = forbiddenLore(npc, i, HOSTILE_LINES)
         expect(findLeaks(emulator().requests.map((r) => r.raw), fragments), `${npc.id}/lore ${source.id} leaked`).toEqual([])
       }
@@ -117,7 +117,9 @@ describe('secrets', () => {
   })
 
   it('a said condition unlocks from the player\'s own words, in the same call', async () => {
-    const npc = editedInformant((y) => y.replace('unlock: { given: red_gem }', 'unlock: { said: { matches: "芝麻开门" } }'))
+    // The first `unlock:` in the file is the boss_location secret's, whatever it says today.
+    const npc = editedInformant((y) => y.replace(/^( {4}unlock: ).*$/m, '$1{ said: { matches: "芝麻开门" } }'))
+    expect(npc.secrets[0]!.unlock).toEqual({ said: { matches: '芝麻开门' } })
     const c = talk(npc)
     const r = await c.say('芝麻开门！')
     expect(r.unlocked).toEqual(['boss_location'])

@@ -27,6 +27,11 @@ const throwers: Record<ParleyErrorCode, () => unknown> = {
   content_invalid: () => parseNpc('id: [', 'broken.yaml'),
   unknown_item: () => talk().give('diamond'),
   unknown_flag: () => talk().setFlag('met_boss'),
+  unknown_var: () => talk().setVar('trust', 1),
+  invalid_var: () => {
+    const path = `${ROOT}test/fixtures/vars/confidant.yaml`
+    return createConversation(parseNpc(readFileSync(path, 'utf8'), path), { provider: scriptedProvider() }).setVar('trust', 11)
+  },
   invalid_argument: () => talk().give('coin', 0),
   line_too_long: () => talk().say('x'.repeat(keeper().max_line_chars + 1)),
   conversation_ended: () => {

@@ -13,7 +13,8 @@ import { pathToFileURL } from 'node:url'
 import { npcJsonSchema } from '@parley/engine/unstable'
 import { startDemoServer } from '../packages/demo-web/server.ts'
 import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
-import { ROOT } from './helpers/npcs.ts'
+import { informant, ROOT } from './helpers/npcs.ts'
+import { describeCondition } from '../packages/engine/src/conditions/evaluate.ts'
 import { DemoProcess, TEST_GAME_KEY } from './helpers/demo-process.ts'
 
 const README = readFileSync(`${ROOT}README.md`, 'utf8')
@@ -74,7 +75,7 @@ describe('the README\'s TypeScript', () => {
     const r = await example('docs/examples/embed.ts', ROOT)
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['[unlocked: bandit_hideout]', 'boss_location: locked (given red_gem)', 'bandit_hideout: unlocked', 'refused: unknown_item', 'restored, unlocked: bandit_hideout']))
+    expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(['[unlocked: bandit_hideout]', `boss_location: locked (${describeCondition(informant().secrets.find((x) => x.id === 'boss_location')!.unlock)})`, 'bandit_hideout: unlocked', 'refused: unknown_item', 'restored, unlocked: bandit_hideout']))
   })
 
   it('the embedding example runs against GLM (the emulator)', async () => {

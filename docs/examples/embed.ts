@@ -21,6 +21,7 @@ console.log(` (${(await stream.result).kind})`)
 
 convo.give('gold', 50) // the game reports a gift: returns { unlocked: ['bandit_hideout'] }
 convo.setFlag('met_boss') // and flags; setFlag('met_boss', false) clears one
+convo.setVar('trust', 3) // and variables: returns what it unlocked; unknown names and bad values are refused
 console.log(convo.secrets().map((s) => `${s.id}: ${s.unlocked ? 'unlocked' : `locked (${s.condition})`}`).join('\n'))
 console.log(`the next request would send ${convo.messages('下一句').length} messages`)
 

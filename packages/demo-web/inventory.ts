@@ -18,8 +18,16 @@ export interface NpcInventory {
 }
 
 /** The demo's configuration: the informant as in the seed; other NPCs get one of each declared item. */
-export const DEMO_INVENTORY: Record<string, { start: Record<string, number>; handOvers?: Record<string, string> }> = {
-  informant: { start: { red_gem: 1, gold: 50 }, handOvers: { gave_map: '北边的废墟的地图' } },
+export const DEMO_INVENTORY: Record<string, { start: Record<string, number>; handOvers?: Record<string, string>; deeds?: Record<string, Deed> }> = {
+  // Paying earns the informant's trust: one point for every 10 gold handed over.
+  informant: { start: { red_gem: 1, gold: 50 }, handOvers: { gave_map: '北边的废墟的地图' }, deeds: { gold: { var: 'trust', per: 10, add: 1 } } },
+}
+
+/** A gift the game rewards: every `per` of the item given adds `add` to a game-owned variable. */
+export interface Deed {
+  var: string
+  per: number
+  add: number
 }
 
 export function inventoryFor(npc: Npc): NpcInventory {
@@ -33,6 +41,7 @@ export interface GameView {
   npc: string
   items: Record<string, number>
   flags: string[]
+  vars?: Record<string, number | string>
 }
 
 export interface InventoryView {
@@ -81,7 +90,26 @@ export async function handOver(request: Request, npcs: ReadonlyMap<string, Npc>,
   const given = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/items`, { item: body.item, count, max: owned })
   if (given.status !== 200) throw new HttpProblem(given.status, given.json?.error?.code ?? 'internal', given.json?.error?.message ?? 'the gift failed')
   const after = { ...view, items: given.json.conversation.items, flags: given.json.conversation.flags }
-  return { ...given.json, inventory: holdings(npc, after) }
+  const earned = await rewardDeed(npc, view, body.item, count, id, gameCall)
+  return { ...given.json, unlocked: [...given.json.unlocked, ...earned], inventory: holdings(npc, after) }
+}
+
+/**
+ * The game's side of a deed: a gift it rewards moves a variable the game owns (the informant's
+ * trust), through the game's own route, so the model never has a say in it. Returns what that unlocked.
+ */
+async function rewardDeed(npc: Npc, view: GameView, item: string, count: number, id: string, gameCall: GameCall): Promise<string[]> {
+  const config = Object.hasOwn(DEMO_INVENTORY, npc.id) ? DEMO_INVENTORY[npc.id] : undefined
+  const deed = config?.deeds && Object.hasOwn(config.deeds, item) ? config.deeds[item]! : undefined
+  const decl = deed && Object.hasOwn(npc.vars, deed.var) ? npc.vars[deed.var]! : undefined
+  if (!deed || !decl || 'one_of' in decl) return []
+  const before = Object.hasOwn(view.items, item) ? view.items[item]! : 0
+  const steps = Math.floor((before + count) / deed.per) - Math.floor(before / deed.per)
+  const now = typeof view.vars?.[deed.var] === 'number' ? (view.vars[deed.var] as number) : decl.default
+  const value = Math.min(decl.max ?? Infinity, Math.max(decl.min ?? -Infinity, now + steps * deed.add))
+  if (steps === 0 || value === now) return []
+  const set = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/vars`, { name: deed.var, value })
+  return set.status === 200 ? (set.json.unlocked as string[]) : []
 }
 
 export interface GameRouteOptions {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { startGlmEmulator, type GlmEmulator } from '../glm-emulator/emulator.ts'
 import { DemoProcess, gameCaller, player } from '../helpers/demo-process.ts'
 import { informant } from '../helpers/npcs.ts'
+import type { Condition } from '../../packages/engine/src/conditions/types.ts'
 
 /**
  * The attacks of issue 14, replayed against the real demo server (its own process) as a
@@ -14,7 +15,10 @@ import { informant } from '../helpers/npcs.ts'
  */
 // Read from the informant's file, not copied: the secret the red gem unlocks, the one gold buys.
 const NPC = informant()
-const byGift = (item: string) => NPC.secrets.find((x) => 'given' in x.unlock && (typeof x.unlock.given === 'string' ? x.unlock.given : x.unlock.given.item) === item)!
+/** Whether a gift of `item` is one way to the condition (on its own, or as one branch of an `any`). */
+const opensBy = (c: Condition, item: string): boolean =>
+  'given' in c ? (typeof c.given === 'string' ? c.given : c.given.item) === item : 'any' in c ? c.any.some((x) => opensBy(x, item)) : false
+const byGift = (item: string) => NPC.secrets.find((x) => opensBy(x.unlock, item))!
 const GEM_SECRET = byGift('red_gem')
 const GOLD_SECRET = byGift('gold')
 const BOSS = GEM_SECRET.fact.replace(/。$/, '')

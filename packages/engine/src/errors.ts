@@ -7,6 +7,8 @@ export type ParleyErrorCode =
   | 'content_invalid'
   | 'unknown_item'
   | 'unknown_flag'
+  | 'unknown_var'
+  | 'invalid_var'
   | 'invalid_argument'
   | 'line_too_long'
   | 'conversation_ended'
@@ -29,7 +31,7 @@ export class ParleyError extends Error {
 
 /** Every code, for guards and for tests that prove each is thrown somewhere. */
 export const PARLEY_ERROR_CODES: readonly ParleyErrorCode[] = [
-  'content_invalid', 'unknown_item', 'unknown_flag', 'invalid_argument', 'line_too_long', 'conversation_ended', 'aborted',
+  'content_invalid', 'unknown_item', 'unknown_flag', 'unknown_var', 'invalid_var', 'invalid_argument', 'line_too_long', 'conversation_ended', 'aborted',
   'snapshot_invalid', 'snapshot_wrong_npc', 'provider_failed', 'glm_failed', 'invalid_api_key', 'store_unavailable',
 ]
 

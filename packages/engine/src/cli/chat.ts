@@ -36,7 +36,7 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
       },
     },
   })
-  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
+  out(`[${npc.name} · ${provider.name} provider${useGlm ? ` · ${io.env.GLM_MODEL ?? npc.model.name}` : ''} · /give ITEM [COUNT], /flag NAME, /var NAME VALUE, /state, /why, /quit]\n`)
   if (npc.greeting) out(`${npc.name}: ${npc.greeting}\n`)
   convo.on('turn.retrying', (e) => io.stderr.write(`[retrying (${e.attempt}): ${e.error.message}]\n`))
 
@@ -65,13 +65,24 @@ export async function runChat(npc: Npc, io: CliIo & { provider?: string | undefi
         } else if (cmd === '/flag') {
           const { unlocked } = convo.setFlag(args[0] ?? '')
           out(`[flag ${args[0]} set]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+        } else if (cmd === '/var') {
+          const names = Object.keys(npc.vars)
+          if (args.length !== 2) {
+            out(`[/var needs a name and a value: /var NAME VALUE; ${npc.name} has ${names.join(', ') || 'no variables'}]\n`)
+          } else {
+            // A number variable takes the text as a number; a word variable takes it as it is.
+            const decl = Object.hasOwn(npc.vars, args[0]!) ? npc.vars[args[0]!] : undefined
+            const value = decl && !('one_of' in decl) && /^-?\d+(\.\d+)?$/.test(args[1]!) ? Number(args[1]) : args[1]!
+            const { unlocked } = convo.setVar(args[0]!, value)
+            out(`[${args[0]} = ${value}]${unlocked.length ? ` [unlocked: ${unlocked.join(', ')}]` : ''}\n`)
+          }
         } else if (cmd === '/state') {
           const secrets = convo.secrets().map((s) => `${s.id}: ${s.unlocked ? 'unlocked' : `locked (${s.condition})`}`)
-          out(`[state ${convo.state} · turns ${convo.turns} · items ${JSON.stringify(convo.items())} · flags ${convo.flags().join(', ') || 'none'}]\n[${secrets.join(' · ') || 'no secrets'}]\n`)
+          out(`[state ${convo.state} · turns ${convo.turns} · items ${JSON.stringify(convo.items())} · flags ${convo.flags().join(', ') || 'none'}${Object.keys(npc.vars).length ? ` · vars ${Object.entries(convo.vars()).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}]\n[${secrets.join(' · ') || 'no secrets'}]\n`)
         } else if (cmd === '/why') {
           out(`${formatExplanation(convo.explain())}\n`)
         } else {
-          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /state, /why, /quit]\n`)
+          out(`[unknown command ${cmd}: try /give ITEM [COUNT], /flag NAME, /var NAME VALUE, /state, /why, /quit]\n`)
         }
       } catch (error) {
         out(`[${isParleyError(error) ? error.message : String(error)}]\n`)

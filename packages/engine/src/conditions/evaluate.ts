@@ -33,10 +33,46 @@ export function evaluate(condition: Condition, state: GameState): boolean {
     return (gte === undefined || state.turns >= gte) && (lte === undefined || state.turns <= lte)
   }
   if ('unlocked' in condition) return has(state.unlocked, condition.unlocked)
+  if ('var' in condition) {
+    const [name, test] = varTest(condition.var)
+    const value = state.vars && Object.hasOwn(state.vars, name) ? state.vars[name] : undefined
+    return compareVar(value, test)
+  }
   if ('all' in condition) return condition.all.every((c) => evaluate(c, state))
   if ('any' in condition) return condition.any.some((c) => evaluate(c, state))
   if ('not' in condition) return !evaluate(condition.not, state)
   return false
+}
+
+type VarTest = string | { gte?: number | undefined; lte?: number | undefined; gt?: number | undefined; lt?: number | undefined; eq?: number | undefined }
+
+/** The one variable a `var:` condition names, and what it wants of it. */
+export function varTest(v: Readonly<Record<string, VarTest>>): [string, VarTest] {
+  const [entry] = Object.entries(v)
+  return entry ?? ['', '']
+}
+
+export function compareVar(value: number | string | undefined, test: VarTest): boolean {
+  if (typeof test === 'string') return value === test
+  if (typeof value !== 'number') return false
+  return (
+    (test.gte === undefined || value >= test.gte) &&
+    (test.lte === undefined || value <= test.lte) &&
+    (test.gt === undefined || value > test.gt) &&
+    (test.lt === undefined || value < test.lt) &&
+    (test.eq === undefined || value === test.eq)
+  )
+}
+
+/** `≥ 5`, `< 0 and > -3`, `= 2`: a number comparison in words. */
+export function describeComparison(test: Exclude<VarTest, string>): string {
+  const parts: string[] = []
+  if (test.gte !== undefined) parts.push(`≥ ${test.gte}`)
+  if (test.gt !== undefined) parts.push(`> ${test.gt}`)
+  if (test.lte !== undefined) parts.push(`≤ ${test.lte}`)
+  if (test.lt !== undefined) parts.push(`< ${test.lt}`)
+  if (test.eq !== undefined) parts.push(`= ${test.eq}`)
+  return parts.join(' and ')
 }
 
 /** Every `said` sub-condition, so a new player line can be checked once against each. */
@@ -63,6 +99,10 @@ export function describeCondition(condition: Condition): string {
     return `turns ${parts.join(' and ')}`
   }
   if ('unlocked' in condition) return `unlocked ${condition.unlocked}`
+  if ('var' in condition) {
+    const [name, test] = varTest(condition.var)
+    return typeof test === 'string' ? `var ${name} = ${test}` : `var ${name} ${describeComparison(test)}`
+  }
   if ('all' in condition) return `all of (${condition.all.map(describeCondition).join(', ')})`
   if ('any' in condition) return `any of (${condition.any.map(describeCondition).join(', ')})`
   return `not (${describeCondition(condition.not)})`

@@ -2,10 +2,10 @@
  * Why a condition holds or not: the condition as a tree, every leaf with its value now and its
  * progress (`ration_chip 3/3 ✓`, `turns 1/4 ✗`). Pure, like `evaluate`, and always agrees with it.
  */
-import { evaluate, saidKey } from './evaluate.ts'
+import { describeComparison, evaluate, saidKey, varTest } from './evaluate.ts'
 import type { Condition, GameState } from './types.ts'
 
-export type ConditionKind = 'given' | 'flag' | 'said' | 'turns' | 'unlocked' | 'all' | 'any' | 'not'
+export type ConditionKind = 'given' | 'flag' | 'said' | 'turns' | 'unlocked' | 'var' | 'all' | 'any' | 'not'
 
 export interface ExplainedCondition {
   kind: ConditionKind
@@ -47,6 +47,16 @@ export function explainCondition(condition: Condition, state: GameState, options
     return { kind: 'turns', label: 'turns', holds, progress }
   }
   if ('unlocked' in condition) return { kind: 'unlocked', label: `unlocked ${condition.unlocked}`, holds, progress: holds ? 'unlocked' : 'locked' }
+  if ('var' in condition) {
+    const [name, test] = varTest(condition.var)
+    const value = state.vars && Object.hasOwn(state.vars, name) ? state.vars[name] : undefined
+    const now = value === undefined ? 'unset' : String(value)
+    if (typeof test === 'string') return { kind: 'var', label: name, holds, progress: `${now}/${test}` }
+    // `trust 3/5` reads as "3 of the 5 it needs" for the common one-bound `gte`; other shapes spell the test out.
+    const only = Object.keys(test)
+    const progress = only.length === 1 && test.gte !== undefined ? `${now}/${test.gte}` : `${now} (${describeComparison(test)})`
+    return { kind: 'var', label: name, holds, progress }
+  }
   if ('all' in condition) return { kind: 'all', label: 'all of', holds, children: condition.all.map((c) => explainCondition(c, state, options)) }
   if ('any' in condition) return { kind: 'any', label: 'any of', holds, children: condition.any.map((c) => explainCondition(c, state, options)) }
   return { kind: 'not', label: 'not', holds, children: [explainCondition(condition.not, state, options)] }

@@ -18,6 +18,8 @@ export interface GameState {
   readonly saidPatterns?: ReadonlySet<string> | readonly string[]
   /** Secrets already unlocked (sticky), for `unlocked:` conditions. */
   readonly unlocked?: ReadonlySet<string> | readonly string[]
+  /** Variables' values now (declared ones are always present; a missing one never compares true). */
+  readonly vars?: Readonly<Record<string, number | string>> | undefined
   /** The player's line being answered now, if any. */
   readonly currentLine?: string | undefined
 }

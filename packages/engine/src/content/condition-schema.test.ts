@@ -27,12 +27,12 @@ describe('one condition schema, exactly one key', () => {
   })
 
   it('the Condition type is the schema\'s own', () => {
-    expectTypeOf<Condition>().toExtend<{ given: string | { item: string; count?: number | undefined } } | { flag: string } | { said: { matches: string; ignore_case?: boolean | undefined } } | { turns: { gte?: number | undefined; lte?: number | undefined } } | { unlocked: string } | { all: Condition[] } | { any: Condition[] } | { not: Condition }>()
+    expectTypeOf<Condition>().toExtend<{ given: string | { item: string; count?: number | undefined } } | { flag: string } | { said: { matches: string; ignore_case?: boolean | undefined } } | { turns: { gte?: number | undefined; lte?: number | undefined } } | { unlocked: string } | { var: Record<string, string | { gte?: number | undefined; lte?: number | undefined; gt?: number | undefined; lt?: number | undefined; eq?: number | undefined }> } | { all: Condition[] } | { any: Condition[] } | { not: Condition }>()
   })
 
   it('an NPC file with an empty condition gets one positioned issue saying what a condition needs', () => {
     const issues = issuesOf(npcWith('{}'))
-    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_condition', line: 10, message: 'a condition needs one of: given, flag, said, turns, unlocked, all, any, not' })])
+    expect(issues).toEqual([expect.objectContaining({ code: 'invalid_condition', line: 10, message: 'a condition needs one of: given, flag, said, turns, unlocked, var, all, any, not' })])
   })
 
   it('a bad value inside a condition is reported where it is, not as "no shape fits"', () => {

@@ -1,6 +1,7 @@
 import { didYouMean } from './suggest.ts'
 import { CONDITION_KEYS } from './schema.ts'
 import type { ContentIssueCode } from './issues.ts'
+import { varChecker } from './var-references.ts'
 import { saidPatternHint, saidPatternProblem } from '../conditions/said-pattern.ts'
 
 export interface ReferenceProblem {
@@ -23,6 +24,7 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
   const problems: ReferenceProblem[] = []
   const items = isRecord(data.items) ? Object.keys(data.items) : []
   const flags = isRecord(data.flags) ? Object.keys(data.flags) : undefined
+  const vars = varChecker(data, problems)
 
   /** Reports a name used twice in one list, at the second use, naming the first. */
   const uniqueIn = (list: string, what: string, key: 'id' | 'name') => {
@@ -65,6 +67,7 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
     if (!isRecord(action)) return
     uniqueActions(action, i, ['actions'])
     if ('when' in action) checkCondition(action.when, ['actions', i, 'when'])
+    if (isRecord(action.effect)) vars.effect(action.effect, ['actions', i, 'effect'], typeof action.name === 'string' ? action.name : `actions[${i}]`)
     const flag = isRecord(action.effect) ? action.effect.set_flag : undefined
     if (typeof flag === 'string' && flags && !flags.includes(flag)) {
       problems.push({ path: ['actions', i, 'effect', 'set_flag'], code: 'unknown_flag', message: `unknown flag "${flag}"`, hint: didYouMean(flag, flags) ?? 'declare it under "flags:"' })
@@ -105,6 +108,7 @@ export function checkReferences(data: Record<string, unknown>): ReferenceProblem
     if (isRecord(cond.turns) && typeof cond.turns.gte === 'number' && typeof cond.turns.lte === 'number' && cond.turns.gte > cond.turns.lte) {
       problems.push({ path: [...path, 'turns'], code: 'invalid_condition', message: `turns: gte ${cond.turns.gte} is greater than lte ${cond.turns.lte}, so this never holds` })
     }
+    if ('var' in cond) vars.condition(cond.var, [...path, 'var'], owner)
     if (typeof cond.unlocked === 'string') {
       if (!secretNames.includes(cond.unlocked)) {
         problems.push({ path: [...path, 'unlocked'], code: 'unknown_secret', message: `unknown secret "${cond.unlocked}"`, hint: didYouMean(cond.unlocked, secretNames) ?? 'name a secret id from "secrets:"' })

@@ -5,7 +5,7 @@ const id = z
   .regex(/^[a-z][a-z0-9_-]*$/, 'ids use lowercase letters, digits, "_" and "-", starting with a letter')
 const text = z.string().trim().min(1, 'must not be empty')
 
-export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'unlocked', 'all', 'any', 'not']
+export const CONDITION_KEYS = ['given', 'flag', 'said', 'turns', 'unlocked', 'var', 'all', 'any', 'not']
 
 const givenCondition = z.strictObject({
   given: z
@@ -27,6 +27,21 @@ const turnsCondition = z.strictObject({
 const unlockedCondition = z.strictObject({
   unlocked: id.describe('this secret (of the same NPC) has unlocked; unlocks are sticky, so this stays true'),
 })
+const comparison = z
+  .strictObject({
+    gte: z.number().optional(),
+    lte: z.number().optional(),
+    gt: z.number().optional(),
+    lt: z.number().optional(),
+    eq: z.number().optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, 'compare with at least one of gte, lte, gt, lt, eq')
+const varCondition = z.strictObject({
+  var: z
+    .record(id, z.union([id.describe('a word variable equals this word'), comparison.describe('a number variable compared: all given bounds hold')]))
+    .refine((v) => Object.keys(v).length === 1, 'name exactly one variable; wrap several in "all: [...]"')
+    .describe('a variable declared under "vars:" compares so: `{ trust: { gte: 5 } }` or `{ mood: angry }`'),
+})
 const allCondition = z.strictObject({
   get all(): z.ZodArray<typeof conditionSchema> {
     return z.array(conditionSchema).min(1).describe('every condition holds')
@@ -47,7 +62,7 @@ const notCondition = z.strictObject({
  * Designers write `{ given: red_gem }`: a condition is an object with exactly one of these keys,
  * so `{}` and `{ given: a, flag: b }` are refused. The `Condition` type is inferred from here.
  */
-export const conditionSchema = z.union([givenCondition, flagCondition, saidCondition, turnsCondition, allCondition, anyCondition, unlockedCondition, notCondition])
+export const conditionSchema = z.union([givenCondition, flagCondition, saidCondition, turnsCondition, varCondition, allCondition, anyCondition, unlockedCondition, notCondition])
 
 const secretSchema = z.strictObject({
   id: id.describe('unique within this NPC'),
@@ -75,6 +90,32 @@ const parameterSchema = z.strictObject({
   required: z.boolean().default(true),
 })
 
+const owner = z
+  .enum(['game', 'npc'])
+  .default('game')
+  .describe('who may change it: game (game events and game routes only; the default) or npc (also its actions, which the model proposes)')
+const note = text.optional().describe('for designers and the behind-the-scenes panel; not sent to the model')
+const numberVar = z.strictObject({
+  default: z.number().describe('the value a new conversation starts with'),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  owner,
+  note,
+  describe: z
+    .array(z.strictObject({ gte: z.number().optional(), lte: z.number().optional(), text: text.describe('told to the model while the value is in this range') }))
+    .default([])
+    .describe('how the NPC sees the value, by range; every matching entry is told to the model'),
+})
+const wordVar = z.strictObject({
+  one_of: z.array(id).min(1).describe('the words this variable may hold'),
+  default: id,
+  owner,
+  note,
+  describe: z.record(id, text).default({}).describe('word → what the model is told while the variable holds it'),
+})
+/** A number with a default and bounds, or one of a set of words. */
+export const varSchema = z.union([numberVar, wordVar])
+
 const actionSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'action names use letters, digits, "_" and "-" (at most 64), as GLM\'s tools require'),
   description: text.describe('tells the model when to use it'),
@@ -84,6 +125,8 @@ const actionSchema = z.strictObject({
     .strictObject({
       set_flag: id.optional().describe('set when the game carries the action out, so conditions can see it'),
       end_conversation: z.boolean().optional().describe('the conversation ends after the NPC\'s line'),
+      add: z.record(id, z.number()).optional().describe('adds to number variables (owner: npc), clamped to their bounds'),
+      set: z.record(id, z.union([z.number(), id])).optional().describe('sets variables (owner: npc) to a number or one of their words'),
     })
     .optional(),
 })
@@ -127,6 +170,7 @@ export const npcSchema = z
       .record(id, z.strictObject({ note: text.optional().describe('told to the NPC while the flag is set') }).nullable())
       .optional()
       .describe('when present, conditions may only name flags declared here'),
+    vars: z.record(id, varSchema).default({}).describe('variables conditions compare and the game (or, with owner: npc, the NPC\'s actions) changes'),
     secrets: z.array(secretSchema).default([]),
     actions: z.array(actionSchema).default([]).describe('what the NPC can do in the game, through GLM function calling'),
     max_action_rounds: z.int().min(1).max(10).default(3).describe('tool calls allowed in one turn before the NPC must speak'),
@@ -175,6 +219,8 @@ export type Secret = NpcFile['secrets'][number]
 export type ScriptedReply = NonNullable<NpcFile['scripted']>['replies'][number]
 export type LoreSource = NonNullable<NpcFile['lore']>['sources'][number]
 export type NpcAction = NpcFile['actions'][number]
+export type VarDecl = NpcFile['vars'][string]
+export type VarValue = number | string
 
 /** A validated NPC, with where it came from. */
 export interface Npc extends NpcFile {

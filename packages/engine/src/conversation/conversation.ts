@@ -12,7 +12,9 @@ import { buildMessages } from '../prompt/build.ts'
 import type { Provider } from '../providers/types.ts'
 import { checkUserId } from '../providers/end-user.ts'
 import { conversationMachine, type ConversationEmitted, type ConversationEvent } from './machine.ts'
-import { emptyData, type ConversationData } from './state.ts'
+import { initialData, type ConversationData } from './state.ts'
+import { valueProblem } from '../vars/values.ts'
+import type { VarValue } from '../content/schema.ts'
 import { prepareTurn } from './prepare.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
 import type { HistoryEntry } from '../prompt/history.ts'
@@ -83,7 +85,7 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, userId: options.userId === undefined ? undefined : checkUserId(options.userId), data: restored?.data ?? emptyData },
+      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, userId: options.userId === undefined ? undefined : checkUserId(options.userId), data: restored?.data ?? initialData(npc) },
     })
     this.actor.on('*', (event) => {
       // The snapshot is already the one this step ends in, so a result reports where the machine really is.
@@ -248,6 +250,20 @@ export class Conversation {
     return this.#unlocksFrom({ type: 'game.flag', name, on })
   }
 
+  /**
+   * The game sets a variable the NPC declares under `vars:` (either owner: the game may change
+   * any). Refuses unknown names (`unknown_var`), a value of the wrong kind or out of bounds
+   * (`invalid_var`). Returns the secrets it unlocked.
+   */
+  setVar(name: string, value: VarValue): { unlocked: string[] } {
+    if (typeof name !== 'string' || !Object.hasOwn(this.npc.vars, name)) {
+      throw new ParleyError('unknown_var', `${this.npc.id} declares no variable "${String(name)}"; declared: ${Object.keys(this.npc.vars).join(', ') || 'none'}`)
+    }
+    const problem = valueProblem(this.npc.vars[name]!, value)
+    if (problem) throw new ParleyError('invalid_var', `${name} ${problem}`)
+    return this.#unlocksFrom({ type: 'game.var', name, value })
+  }
+
   /** What one game event unlocked: the machine is idle here, so the event is processed before `send` returns. */
   #unlocksFrom(event: ConversationEvent): { unlocked: string[] } {
     const before = this.actor.getSnapshot().context.data.unlocked
@@ -306,6 +322,11 @@ export class Conversation {
 
   flags(): string[] {
     return [...this.actor.getSnapshot().context.data.flags]
+  }
+
+  /** Every declared variable's value now. */
+  vars(): Record<string, VarValue> {
+    return { ...this.actor.getSnapshot().context.data.vars }
   }
 
   unlocked(): string[] {

@@ -23,7 +23,9 @@ import { ProviderFailure, type Provider, type ProviderReply } from '../providers
 import { callActor, loreActor, type CallEvent } from './actors.ts'
 import { isExitPhrase } from '../content/exit-phrases.ts'
 import { prepareTurn, type PreparedTurn } from './prepare.ts'
-import { commitTurn, failTurn, giveItem, setFlag, type ConversationData } from './state.ts'
+import { commitTurn, failTurn, giveItem, setFlag, setVar, type ConversationData } from './state.ts'
+import { applyVarEffects } from '../vars/values.ts'
+import type { VarValue } from '../content/schema.ts'
 import { describeFailure, type TurnFailure, type TurnOutcome } from './results.ts'
 
 export interface QueuedLine {
@@ -79,6 +81,7 @@ export type ConversationEvent =
   | { type: 'player.say'; id: number; text: string; stream: boolean }
   | { type: 'game.give'; item: string; count: number }
   | { type: 'game.flag'; name: string; on: boolean }
+  | { type: 'game.var'; name: string; value: VarValue }
   | { type: 'game.end' }
   | { type: 'turn.cancel'; id: number }
   | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
@@ -90,14 +93,14 @@ export type ConversationEmitted =
   | { type: 'turn.retrying'; id: number; attempt: number; error: TurnFailure }
   | { type: 'turn.completed'; id: number; result: TurnOutcome }
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
-  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'turn' | 'action' }
+  | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'var' | 'turn' | 'action' }
   | { type: 'action.requested'; id: number; call: ActionCall }
 
 
 /** Conditions as the turn's carried-out actions left them: gifts as they are now, flags with the effects so far. */
 function workingState(context: ConversationContext): GameState {
   const turn = context.turn!
-  return { ...turn.prepared.state, items: context.data.items, flags: flagsWithEffects(context.data.flags, turn.log.effects) }
+  return { ...turn.prepared.state, items: context.data.items, flags: flagsWithEffects(context.data.flags, turn.log.effects), vars: applyVarEffects(context.npc, context.data.vars, turn.log.effects) }
 }
 
 function nextTools(context: ConversationContext, rounds: number): GlmTool[] {
@@ -116,6 +119,12 @@ function settle(context: ConversationContext, reply: string | undefined, failed:
   if (reply === undefined && !carriedOut(log)) return { data: failed ? failTurn(context.data) : context.data, byAction: [], byTurn: [] }
   let data = context.data
   const byAction: string[] = []
+  const vars = applyVarEffects(context.npc, data.vars, log.effects)
+  if (vars !== data.vars) {
+    const change = unlockFromVars(context.npc, data, vars)
+    data = change.data
+    byAction.push(...change.unlocked)
+  }
   for (const effect of log.effects) {
     if (!effect.set_flag) continue
     const change = setFlag(context.npc, data, effect.set_flag, true)
@@ -125,6 +134,17 @@ function settle(context: ConversationContext, reply: string | undefined, failed:
   const committed = commitTurn(context.npc, data, turn.prepared, reply ?? context.npc.lines.fallback, log.entries)
   const failures = failed ? context.data.failures + 1 : reply === undefined ? context.data.failures : 0
   return { data: { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
+}
+
+/** Variables changed by the turn's actions, with what that unlocks (for `unlocked:` chains and lore; secrets read only game-owned variables). */
+function unlockFromVars(npc: ConversationContext['npc'], data: ConversationData, vars: ConversationData['vars']) {
+  let out = { data, unlocked: [] as string[] }
+  for (const [name, value] of Object.entries(vars)) {
+    if (out.data.vars[name] === value) continue
+    const change = setVar(npc, out.data, name, value)
+    out = { data: change.data, unlocked: [...out.unlocked, ...change.unlocked] }
+  }
+  return out
 }
 
 export const conversationMachine = setup({
@@ -300,6 +320,12 @@ export const conversationMachine = setup({
       enqueue.assign({ data })
       for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'flag' })
     }),
+    setVar: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'game.var')
+      const { data, unlocked } = setVar(context.npc, context.data, event.name, event.value)
+      enqueue.assign({ data })
+      for (const secret of unlocked) enqueue.emit({ type: 'secret.unlocked', secret, by: 'var' })
+    }),
     rejectQueue: enqueueActions(({ context, enqueue }) => {
       for (const q of context.queue) enqueue.emit({ type: 'turn.rejected', id: q.id, reason: 'ended' })
       enqueue.assign({ queue: [] })
@@ -317,6 +343,7 @@ export const conversationMachine = setup({
   on: {
     'game.give': { actions: 'give' },
     'game.flag': { actions: 'flag' },
+    'game.var': { actions: 'setVar' },
     'game.end': { actions: { type: 'abandonTurn', params: { reason: 'ended' } }, target: '.ended' },
   },
   states: {

@@ -4,13 +4,15 @@ import type { Npc } from '../content/schema.ts'
 import { ParleyError } from '../errors.ts'
 import { History, exchangeProblem } from '../prompt/history.ts'
 import { newlyUnlocked, type ConversationData } from './state.ts'
+import { adaptVars, varsVersion } from '../vars/values.ts'
 
 export const SNAPSHOT_FORMAT = 'parley.conversation'
-export const SNAPSHOT_VERSION = 1
+/** 2 added `vars` and `vars_version`; version 1 saves (before variables) still restore, at the defaults. */
+export const SNAPSHOT_VERSION = 2
 
 const snapshotSchema = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT),
-  version: z.literal(SNAPSHOT_VERSION),
+  version: z.union([z.literal(1), z.literal(SNAPSHOT_VERSION)]),
   npc: z.string().min(1),
   state: z.enum(['awaiting', 'ended']),
   history: z
@@ -25,6 +27,9 @@ const snapshotSchema = z.strictObject({
     .max(100_000),
   items: z.record(z.string(), z.int().min(0)),
   flags: z.array(z.string()),
+  vars: z.record(z.string(), z.union([z.number(), z.string().max(200)])).optional(),
+  /** Which version of the NPC file's variable declarations the values were saved under (`varsVersion`). */
+  vars_version: z.string().max(64).optional(),
   unlocked: z.array(z.string()),
   said: z.array(z.string()),
   fresh: z.array(z.string()),
@@ -44,6 +49,8 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     history: data.history.toArray().map((h) => ({ ...h })),
     items: { ...data.items },
     flags: [...data.flags],
+    vars: { ...data.vars },
+    vars_version: varsVersion(npc),
     unlocked: [...data.unlocked],
     said: [...data.said],
     fresh: [...data.fresh],
@@ -72,6 +79,8 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
     history: History.from(s.history),
     items: Object.fromEntries(Object.entries(s.items).filter(([id, n]) => npc.items[id] && n > 0)),
     flags: s.flags,
+    // Unknown names dropped, values of a changed kind back to their default, numbers clamped to new bounds.
+    vars: adaptVars(npc, s.vars ?? {}),
     unlocked: s.unlocked.filter((id) => secretIds.has(id)),
     said: s.said,
     fresh: s.fresh.filter((id) => secretIds.has(id)),

@@ -2,7 +2,8 @@
  * The conversation's data and its reducer: gifts, flags, committed and failed turns, and the
  * secrets each change unlocks. Pure functions on immutable data; nothing here talks to a model.
  */
-import type { Npc } from '../content/schema.ts'
+import type { Npc, VarValue } from '../content/schema.ts'
+import { defaultVars } from '../vars/values.ts'
 import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
 import { History, type HistoryEntry } from '../prompt/history.ts'
@@ -12,6 +13,8 @@ export interface ConversationData {
   readonly history: History
   readonly items: Readonly<Record<string, number>>
   readonly flags: readonly string[]
+  /** Variables' values, every declared one present (see `defaultVars`). */
+  readonly vars: Readonly<Record<string, VarValue>>
   readonly unlocked: readonly string[]
   /** `said` patterns that matched a committed player line. */
   readonly said: readonly string[]
@@ -22,10 +25,10 @@ export interface ConversationData {
   readonly failures: number
 }
 
-export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
+export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], vars: {}, unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
 
 export function gameState(data: ConversationData, currentLine?: string): GameState {
-  return { items: data.items, flags: data.flags, turns: data.turns, saidPatterns: data.said, unlocked: data.unlocked, currentLine }
+  return { items: data.items, flags: data.flags, vars: data.vars, turns: data.turns, saidPatterns: data.said, unlocked: data.unlocked, currentLine }
 }
 
 /**
@@ -34,12 +37,21 @@ export function gameState(data: ConversationData, currentLine?: string): GameSta
  */
 export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: string): string[] {
   const found: string[] = []
+  // Secrets see only the variables the game owns: lint refuses the rest, and this holds for an NPC
+  // built in code without lint too, so no variable the model's actions move can open a secret.
+  const vars = gameOwnedVars(npc, data.vars)
   for (;;) {
-    const state = gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine)
+    const state = { ...gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine), vars }
     const more = npc.secrets.filter((s) => !data.unlocked.includes(s.id) && !found.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
     if (more.length === 0) return found
     found.push(...more)
   }
+}
+
+function gameOwnedVars(npc: Npc, vars: ConversationData['vars']): ConversationData['vars'] {
+  const npcOwned = Object.keys(vars).filter((name) => npc.vars[name]?.owner !== 'game')
+  if (npcOwned.length === 0) return vars
+  return Object.fromEntries(Object.entries(vars).filter(([name]) => !npcOwned.includes(name)))
 }
 
 export function withUnlocks(data: ConversationData, ids: readonly string[]): ConversationData {
@@ -68,6 +80,17 @@ export function setFlag(npc: Npc, data: ConversationData, flag: string, on: bool
   const has = data.flags.includes(flag)
   if (has === on) return { data, unlocked: [] }
   return unlockFrom(npc, { ...data, flags: on ? [...data.flags, flag] : data.flags.filter((f) => f !== flag) })
+}
+
+/** A new conversation's data: every variable at its default. */
+export function initialData(npc: Npc): ConversationData {
+  return Object.keys(npc.vars).length ? { ...emptyData, vars: defaultVars(npc) } : emptyData
+}
+
+/** The game sets a variable (already checked against its declaration). */
+export function setVar(npc: Npc, data: ConversationData, name: string, value: VarValue): Change {
+  if (data.vars[name] === value) return { data, unlocked: [] }
+  return unlockFrom(npc, { ...data, vars: { ...data.vars, [name]: value } })
 }
 
 /** What a turn's commit needs from the prepared turn: the line and what it matched. */

@@ -33,6 +33,13 @@ export const itemBody = z
   .openapi('Gift')
 
 export const flagBody = z.strictObject({ flag: id, on: z.boolean().optional().openapi({ description: 'Default true; false clears the flag.' }) }).openapi('Flag')
+export const varBody = z
+  .strictObject({
+    name: id,
+    // Words are ids like the variable's `one_of`; anything longer is refused before it is looked at.
+    value: z.union([z.number(), z.string().min(1).max(64)]).openapi({ description: 'A number within the variable\'s bounds, or one of its words.' }),
+  })
+  .openapi('VarChange')
 
 export const endBody = z.strictObject({}).openapi('End')
 
@@ -53,7 +60,7 @@ export const conversationParams = z.object({
 export const ERROR_CODES = [
   'invalid_json', 'invalid_body', 'invalid_idempotency_key', 'idempotency_key_reused', 'invalid_player', 'body_too_large', 'body_timeout',
   'unsupported_media_type', 'origin_not_allowed', 'host_not_allowed', 'game_routes_off', 'game_key_required', 'game_key_invalid',
-  'not_found', 'unknown_npc', 'method_not_allowed', 'unknown_item', 'unknown_flag', 'not_enough_items', 'conflict', 'conversation_ended',
+  'not_found', 'unknown_npc', 'method_not_allowed', 'unknown_item', 'unknown_flag', 'unknown_var', 'invalid_var', 'not_enough_items', 'conflict', 'conversation_ended',
   'aborted', 'line_too_long', 'rate_limited', 'server_full', 'store_unavailable', 'internal',
   'save_invalid', 'save_unsigned', 'save_version_unknown', 'save_signature_invalid', 'save_wrong_npc', 'save_other_player',
 ] as const
@@ -86,6 +93,7 @@ const explain = z
     turns: z.number(),
     items: counts,
     flags: z.array(z.string()),
+    vars: z.array(z.object({ name: z.string(), value: z.union([z.number(), z.string()]), owner: z.enum(['game', 'npc']), range: z.string(), note: z.string().optional(), told: z.array(z.string()) })),
     secrets: z.array(z.record(z.string(), z.unknown())).openapi({ description: 'Each secret with its condition tree: every leaf with its value now and its progress.' }),
     lore: z.array(z.record(z.string(), z.unknown())),
     actions: z.array(z.record(z.string(), z.unknown())),
@@ -104,6 +112,7 @@ export const inspectorStatus = playerStatus
   .extend({
     provider: z.string(),
     flags: z.array(z.string()),
+    vars: z.record(z.string(), z.union([z.number(), z.string()])).openapi({ description: 'Each variable the NPC declares, with its value now.' }),
     secrets: z.array(z.object({ id: z.string(), unlocked: z.boolean(), condition: z.string().openapi({ description: 'The unlock condition in words, passphrases masked.' }) })),
     explain,
     lastRequest: z.array(message).nullable(),

@@ -14,8 +14,9 @@ import type { Caller } from './caller.ts'
 import type { HandlerSettings } from './config.ts'
 import type { LiveConversations, Live } from './live-cache.ts'
 import { HttpProblem, json, problemBody, toProblem } from './problem.ts'
+import { isParleyError } from '../errors.ts'
 import { looksLikeSignedSave, openSave, sealSave } from './saves.ts'
-import type { createBody, flagBody, itemBody } from './schemas.ts'
+import type { createBody, flagBody, itemBody, varBody } from './schemas.ts'
 import { fromBase64url, toHex, type KeyRing } from './signing.ts'
 import { replayAsSse, sseEvent, sseResponse } from './sse.ts'
 import { inspectorStatus, inspectorView, playerStatus, playerView, publicResult, type ViewSource } from './views.ts'
@@ -40,6 +41,7 @@ export type Work =
   | { action: 'messages'; text: string }
   | ({ action: 'items' } & z.output<typeof itemBody>)
   | ({ action: 'flags' } & z.output<typeof flagBody>)
+  | ({ action: 'vars' } & z.output<typeof varBody>)
   | { action: 'end' }
 
 export class ConversationService {
@@ -194,6 +196,7 @@ export class ConversationService {
         let outcome: object
         if (work.action === 'items') outcome = this.#give(l, work)
         else if (work.action === 'flags') outcome = this.#flag(l, work)
+        else if (work.action === 'vars') outcome = this.#setVar(l, work)
         else if (work.action === 'end') outcome = publicResult(l.convo.end())
         else outcome = publicResult(await l.convo.say(work.text))
         const answer = { ...outcome, conversation: this.status(l, caller) }
@@ -226,6 +229,16 @@ export class ConversationService {
     const declared = l.convo.npc.flags
     if (declared && !Object.hasOwn(declared, b.flag)) throw new HttpProblem(400, 'unknown_flag', `${l.convo.npc.id} declares no flag "${b.flag}"; declared: ${Object.keys(declared).join(', ') || 'none'}`)
     return { unlocked: l.convo.setFlag(b.flag, b.on ?? true).unlocked }
+  }
+
+  #setVar(l: Live, b: { name: string; value: number | string }) {
+    try {
+      return { unlocked: l.convo.setVar(b.name, b.value).unlocked }
+    } catch (error) {
+      // Refused before anything changed: an unknown name, the wrong kind, out of bounds.
+      if (isParleyError(error) && (error.code === 'unknown_var' || error.code === 'invalid_var')) throw new HttpProblem(400, error.code, error.message)
+      throw error
+    }
   }
 
   #streamTurn(l: Live, caller: Caller, text: string, key: string | undefined, release: () => void): Response {

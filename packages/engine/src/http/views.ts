@@ -51,6 +51,7 @@ export function inspectorStatus(s: ViewSource) {
     ...playerStatus(s),
     provider: s.provider,
     flags: c.flags(),
+    vars: c.vars(),
     secrets: c.npc.secrets.map((x) => ({ id: x.id, unlocked: unlocked.has(x.id), condition: describeCondition(maskSaid(x.unlock)) })),
     // Why each secret, lore entry and action holds or not; passphrases masked all the same.
     explain: c.explain({ hidePatterns: true }),

@@ -4,7 +4,8 @@
  * carry, and what the last one carried. Pure: it reads the NPC and the conversation's facts only,
  * so the CLI, the HTTP inspector and tests all see the same explanation.
  */
-import type { Npc } from '../content/schema.ts'
+import type { Npc, VarValue } from '../content/schema.ts'
+import { defaultVars, isNumberVar, varDescriptions } from '../vars/values.ts'
 import { evaluate } from '../conditions/evaluate.ts'
 import { explainCondition, type ExplainedCondition, type ExplainOptions } from '../conditions/explain.ts'
 import type { GameState } from '../conditions/types.ts'
@@ -21,6 +22,19 @@ export interface ExplainFacts {
   /** `said` patterns that matched a committed player line. */
   readonly said: readonly string[]
   readonly unlocked: readonly string[]
+  /** Variables' values (absent for facts from before variables: then every one is at its default). */
+  readonly vars?: Readonly<Record<string, VarValue>> | undefined
+}
+
+export interface VarExplanation {
+  name: string
+  value: VarValue
+  owner: 'game' | 'npc'
+  /** `-5..10` for a number, `calm | angry` for words. */
+  range: string
+  note?: string | undefined
+  /** The authored descriptions the next request tells the model for this value. */
+  told: string[]
 }
 
 export interface LastRequestFacts {
@@ -60,6 +74,7 @@ export interface Explanation {
   turns: number
   items: Record<string, number>
   flags: string[]
+  vars: VarExplanation[]
   secrets: SecretExplanation[]
   lore: LoreExplanation[]
   actions: ActionExplanation[]
@@ -81,13 +96,13 @@ export interface Explanation {
  * The system message's size changes only with unlocks, gifts and flags, whose arrays a conversation
  * replaces rather than edits; so the last count per NPC is reused while they are the same.
  */
-const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; tokens: number }>()
+const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; tokens: number }>()
 
 function systemTokens(npc: Npc, facts: ExplainFacts): number {
   const hit = tokenCache.get(npc)
-  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags) return hit.tokens
-  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags }))
-  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, tokens })
+  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars) return hit.tokens
+  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars }))
+  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, tokens })
   return tokens
 }
 
@@ -101,7 +116,16 @@ function requestTokens(messages: readonly GlmMessage[]): number {
 }
 
 export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRequestFacts | undefined, options: ExplainOptions = {}): Explanation {
-  const state: GameState = { items: facts.items, flags: facts.flags, turns: facts.turns, saidPatterns: facts.said, unlocked: facts.unlocked }
+  const values = facts.vars ?? defaultVars(npc)
+  const state: GameState = { items: facts.items, flags: facts.flags, vars: values, turns: facts.turns, saidPatterns: facts.said, unlocked: facts.unlocked }
+  const vars = Object.entries(npc.vars).map(([name, decl]): VarExplanation => ({
+    name,
+    value: Object.hasOwn(values, name) ? values[name]! : decl.default,
+    owner: decl.owner,
+    range: isNumberVar(decl) ? `${decl.min ?? '-∞'}..${decl.max ?? '∞'}` : decl.one_of.join(' | '),
+    ...(decl.note && { note: decl.note }),
+    told: varDescriptions({ ...npc, vars: { [name]: decl } }, values),
+  }))
   const system = last?.messages.find((m) => m.role === 'system')?.content ?? ''
   const secrets = npc.secrets.map((s): SecretExplanation => {
     const unlocked = facts.unlocked.includes(s.id)
@@ -128,6 +152,7 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     turns: facts.turns,
     items: { ...facts.items },
     flags: [...facts.flags],
+    vars,
     secrets,
     lore,
     actions,

@@ -9,6 +9,8 @@ export function formatExplanation(e: Explanation): string {
   const out: string[] = []
   const given = Object.entries(e.items).map(([k, n]) => `${k}×${n}`)
   out.push(`why · ${e.npc} · turns ${e.turns} · given ${list(given)} · flags ${list(e.flags)}`)
+  if (e.vars.length) out.push('vars')
+  for (const v of e.vars) out.push(`  ${v.name} = ${v.value} (${v.range}, owner ${v.owner})${v.told.length ? ` · tells the model: ${v.told.join(' ')}` : ''}`)
   if (e.secrets.length) out.push('secrets')
   for (const s of e.secrets) {
     const carries = s.next === 'fact' ? 'next request carries its fact' : s.next === 'hint' ? 'next request carries only its hint' : 'next request carries nothing of it'

@@ -1,9 +1,12 @@
 import type { Npc } from '../content/schema.ts'
+import { varDescriptions } from '../vars/values.ts'
 
 export interface PromptState {
   readonly unlocked: ReadonlySet<string> | readonly string[]
   readonly items: Readonly<Record<string, number>>
   readonly flags: readonly string[]
+  /** Variables' values; their authored descriptions for these values are told to the model. */
+  readonly vars?: Readonly<Record<string, number | string>> | undefined
   /** Lore retrieved for this turn (already filtered by unlock conditions). */
   readonly lore?: readonly string[] | undefined
 }
@@ -43,7 +46,7 @@ export function buildSystemMessage(npc: Npc, state: PromptState): string {
     .filter(([id, n]) => n > 0 && npc.items[id])
     .map(([id, n]) => `${npc.items[id]!.name}×${n}`)
   if (given.length) parts.push(`${l.items}${l === LABELS.zh ? '' : ' '}${given.join(l.sep)}`)
-  const notes = state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n)
+  const notes = [...state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n), ...varDescriptions(npc, state.vars)]
   if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
   if (state.lore?.length) parts.push(`${l.lore}\n${state.lore.map((t) => `<<<\n${t}\n>>>`).join('\n')}`)
   return parts.join('\n\n')

@@ -91,6 +91,7 @@ export function checkAgainstNpc(parsed: ParsedScenarios, npc: Npc): ContentIssue
   const items = Object.keys(npc.items)
   const flags = npc.flags ? Object.keys(npc.flags) : undefined
   const actions = npc.actions.map((a) => a.name)
+  const vars = Object.keys(npc.vars)
   const check = (name: string, known: readonly string[] | undefined, what: string, code: ContentIssueCode, path: PropertyKey[]) => {
     if (!known || known.includes(name)) return
     const at = parsed.at(path)
@@ -111,6 +112,7 @@ export function checkAgainstNpc(parsed: ParsedScenarios, npc: Npc): ContentIssue
         if (typeof step.flag === 'string') check(step.flag, flags, 'flag', 'unknown_flag', [...path, 'flag'])
         else check(step.flag.name, flags, 'flag', 'unknown_flag', [...path, 'flag', 'name'])
       }
+      for (const v of Object.keys(step.var ?? {})) check(v, vars, 'variable', 'unknown_var', [...path, 'var', v])
       each(step.refuse, [...path, 'refuse'], (n, p) => check(n, actions, 'action', 'unknown_action', p))
       const e = step.expect
       if (!e) return
@@ -120,6 +122,7 @@ export function checkAgainstNpc(parsed: ParsedScenarios, npc: Npc): ContentIssue
       each(e.did, [...ex, 'did'], (n, p) => check(n, actions, 'action', 'unknown_action', p))
       each(e.refused, [...ex, 'refused'], (n, p) => check(n, actions, 'action', 'unknown_action', p))
       for (const f of Object.keys(e.flags ?? {})) check(f, flags, 'flag', 'unknown_flag', [...ex, 'flags', f])
+      for (const v of Object.keys(e.vars ?? {})) check(v, vars, 'variable', 'unknown_var', [...ex, 'vars', v])
     })
   })
   return issues

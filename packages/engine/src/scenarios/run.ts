@@ -9,6 +9,7 @@ import type { ConversationSnapshot } from '../conversation/snapshot.ts'
 import type { TurnResult } from '../conversation/results.ts'
 import { isParleyError, ParleyError } from '../errors.ts'
 import { formatConditionLine } from '../conditions/explain.ts'
+import { compareVar, describeComparison } from '../conditions/evaluate.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { messageTokens } from '../prompt/tokens.ts'
 import type { Provider } from '../providers/types.ts'
@@ -77,6 +78,7 @@ function describeStep(step: Step): string {
   if (step.say !== undefined) return `say ${JSON.stringify(step.say)}`
   if (step.give !== undefined) return typeof step.give === 'string' ? `give ${step.give}` : `give ${step.give.item} ×${step.give.count}`
   if (step.flag !== undefined) return typeof step.flag === 'string' ? `flag ${step.flag}` : `flag ${step.flag.name} ${step.flag.on ? 'on' : 'off'}`
+  if (step.var !== undefined) return `var ${Object.entries(step.var).map(([k, v]) => `${k} ${v}`).join(', ')}`
   if (step.save !== undefined) return `save ${step.save}`
   if (step.restore !== undefined) return typeof step.restore === 'string' ? `restore ${step.restore}` : `restore ${step.restore.file}`
   if (step.end) return 'end'
@@ -121,6 +123,7 @@ async function runOne(parsed: ParsedScenarios, npc: Npc, s: number, options: Sce
         if (step.say !== undefined) turn = await convo.say(step.say)
         else if (step.give !== undefined) typeof step.give === 'string' ? convo.give(step.give) : convo.give(step.give.item, step.give.count)
         else if (step.flag !== undefined) typeof step.flag === 'string' ? convo.setFlag(step.flag) : convo.setFlag(step.flag.name, step.flag.on)
+        else if (step.var !== undefined) for (const [name, value] of Object.entries(step.var)) convo.setVar(name, value)
         else if (step.save !== undefined) saves.set(step.save, JSON.parse(JSON.stringify(convo.snapshot())))
         else if (step.restore !== undefined) {
           const saved = typeof step.restore === 'string' ? saves.get(step.restore) : readSave(step.restore.file, options)
@@ -211,6 +214,16 @@ function checkOne(key: keyof Expectations, e: Expectations, o: Observed): Omit<P
       const flags = convo.flags()
       for (const [name, on] of Object.entries(e.flags!)) {
         if (flags.includes(name) !== on) return { expected: `flag ${name} ${on ? 'set' : 'not set'}`, happened: `flags set: ${flags.join(', ') || 'none'}` }
+      }
+      return undefined
+    }
+    case 'vars': {
+      const now = convo.vars()
+      for (const [name, want] of Object.entries(e.vars!)) {
+        const value = Object.hasOwn(now, name) ? now[name] : undefined
+        const holds = typeof want === 'object' ? compareVar(value, want) : value === want
+        const wanted = typeof want === 'object' ? `${name} ${describeComparison(want)}` : `${name} = ${want}`
+        if (!holds) return { expected: wanted, happened: `${name} = ${value ?? 'unset'}` }
       }
       return undefined
     }

@@ -1,5 +1,5 @@
 /**
- * The scenario file: named scenarios, each a list of steps (say, give, flag, save, restore, end)
+ * The scenario file: named scenarios, each a list of steps (say, give, flag, var, save, restore, end)
  * with expectations checked after the step. Same conventions as the NPC file: strict keys, ids in
  * lowercase, one JSON Schema for editors (`parley schema --scenario`).
  */
@@ -22,6 +22,17 @@ export const expectSchema = z
     unlocked: oneOrMore(id).optional().describe('these secrets are unlocked now'),
     locked: oneOrMore(id).optional().describe('these secrets are still locked'),
     flags: z.record(id, z.boolean()).optional().describe('flag: true (set) or false (not set)'),
+    vars: z
+      .record(
+        id,
+        z.union([
+          z.number(),
+          id,
+          z.strictObject({ gte: z.number().optional(), lte: z.number().optional(), gt: z.number().optional(), lt: z.number().optional(), eq: z.number().optional() }),
+        ]),
+      )
+      .optional()
+      .describe('variables now: a value (`trust: 5`, `mood: angry`) or a comparison (`trust: { gte: 5 }`)'),
     state: z.enum(STATES).optional().describe('the conversation\'s state after the step'),
     kind: z.enum(['reply', 'nudge', 'farewell', 'fallback']).optional().describe('what kind of answer the line got'),
     did: oneOrMore(actionName).optional().describe('offline only: actions the NPC took and the game carried out in this step'),
@@ -40,6 +51,7 @@ export const stepSchema = z.strictObject({
   say: z.string().optional().describe('the player says this line (an empty line gets the nudge)'),
   give: z.union([id, z.strictObject({ item: id, count: z.int().min(1).default(1) })]).optional().describe('the game reports a gift'),
   flag: z.union([id, z.strictObject({ name: id, on: z.boolean().default(true) })]).optional().describe('the game sets (or, with on: false, clears) a flag'),
+  var: z.record(id, z.union([z.number(), id])).optional().describe('the game sets variables, in order: `{ trust: 5 }`, `{ mood: calm }`'),
   save: id.optional().describe('keep a save game under this name'),
   restore: z
     .union([id, z.strictObject({ file: text.describe('a save game (JSON, as convo.snapshot() or GET …/snapshot gives it), relative to this file') })])
@@ -50,7 +62,7 @@ export const stepSchema = z.strictObject({
   expect: expectSchema.optional(),
 })
 
-export const STEP_KINDS = ['say', 'give', 'flag', 'save', 'restore', 'end'] as const
+export const STEP_KINDS = ['say', 'give', 'flag', 'var', 'save', 'restore', 'end'] as const
 
 export const scenarioFileSchema = z
   .strictObject({

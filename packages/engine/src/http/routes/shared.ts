@@ -83,7 +83,7 @@ export const served = (r: Response | Promise<Response>) => r as never
 
 /** Each code's status (one code can mean two statuses; see game_routes_off). */
 const STATUS: Record<ErrorCode, number[]> = {
-  invalid_json: [400], invalid_body: [400], invalid_idempotency_key: [400], invalid_player: [400], unknown_item: [400], unknown_flag: [400], line_too_long: [400],
+  invalid_json: [400], invalid_body: [400], invalid_idempotency_key: [400], invalid_player: [400], unknown_item: [400], unknown_flag: [400], unknown_var: [400], invalid_var: [400], line_too_long: [400],
   save_invalid: [400], save_version_unknown: [400], save_signature_invalid: [400], save_wrong_npc: [400],
   game_routes_off: [401, 404], game_key_required: [401], game_key_invalid: [401],
   origin_not_allowed: [403], host_not_allowed: [403], save_unsigned: [403], save_other_player: [403],

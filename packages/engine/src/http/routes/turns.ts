@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Caller } from '../caller.ts'
 import type { Work } from '../service.ts'
-import { changed, conversationParams, endBody, ended, flagBody, itemBody, messageBody, turn } from '../schemas.ts'
+import { changed, conversationParams, endBody, ended, flagBody, itemBody, messageBody, turn, varBody } from '../schemas.ts'
 import { cappedBody, errors, GAME_ONLY, gameOnly, idempotencyHeaders, jsonBody, limited, PLAYER_OR_GAME, served, type Api, type RouteDeps } from './shared.ts'
 
 const turnCodes = ['invalid_idempotency_key', 'conflict', 'conversation_ended', 'aborted'] as const
@@ -53,6 +53,7 @@ const gameAct = <P extends string, B extends z.ZodType, R extends z.ZodType>(pat
 
 export const giveItem = (d?: RouteDeps) => gameAct('/conversations/{id}/items', 'giveItem', 'Hand the NPC an item for the player (game only)', itemBody, changed, ['unknown_item', 'not_enough_items'], d)
 export const setFlag = (d?: RouteDeps) => gameAct('/conversations/{id}/flags', 'setFlag', 'Set or clear a flag (game only)', flagBody, changed, ['unknown_flag'], d)
+export const setVar = (d?: RouteDeps) => gameAct('/conversations/{id}/vars', 'setVar', 'Set a variable the game owns (game only)', varBody, changed, ['unknown_var', 'invalid_var'], d)
 export const endConversation = (d?: RouteDeps) => gameAct('/conversations/{id}/end', 'endConversation', "End the conversation on the game's behalf (game only)", endBody, ended, [], d)
 
 export function turnRoutes(app: Api, d: RouteDeps): void {
@@ -61,5 +62,6 @@ export function turnRoutes(app: Api, d: RouteDeps): void {
   app.openapi(sendMessage(d), (c) => act(c.req.valid('param').id, c, { action: 'messages', ...c.req.valid('json') }, c.req.valid('header')['idempotency-key']))
   app.openapi(giveItem(d), (c) => act(c.req.valid('param').id, c, { action: 'items', ...c.req.valid('json') }, c.req.valid('header')['idempotency-key']))
   app.openapi(setFlag(d), (c) => act(c.req.valid('param').id, c, { action: 'flags', ...c.req.valid('json') }, c.req.valid('header')['idempotency-key']))
+  app.openapi(setVar(d), (c) => act(c.req.valid('param').id, c, { action: 'vars', ...c.req.valid('json') }, c.req.valid('header')['idempotency-key']))
   app.openapi(endConversation(d), (c) => act(c.req.valid('param').id, c, { action: 'end' }, c.req.valid('header')['idempotency-key']))
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseNpc, scriptedProvider } from '@parley/engine'
 import { createDialogueHandler } from '@parley/engine/http'
+import { createParleyClient, ParleyError } from '@parley/client'
 import { ROOT } from './helpers/npcs.ts'
 
 const GAME_KEY = 'game-key.http-vars-test-0123456789abcdef'
@@ -67,5 +68,19 @@ describe('POST /api/conversations/:id/vars', () => {
     const { id: other } = (await alone('POST', '/conversations', { npc: 'confidant' })).json()
     expect((await alone('POST', `/conversations/${other}/vars`, { name: 'trust', value: 10 })).status).toBe(404)
     expect((await alone('GET', `/conversations/${other}`)).json().unlocked).toEqual([])
+  })
+})
+
+describe('@parley/client setVar', () => {
+  it('sets a game-owned variable through the client with the game key, and a refused value is a ParleyError with the server\'s code', async () => {
+    const handler = createDialogueHandler({ npcs: [confidant()], provider: scriptedProvider(), gameKeys: [GAME_KEY] })
+    const fetchVia: typeof fetch = (input, init) => handler(new Request(input, init))
+    const game = createParleyClient({ baseUrl: 'http://demo.test/api', gameKey: GAME_KEY, fetch: fetchVia })
+    const { id } = await game.start('confidant')
+    expect((await game.setVar(id, 'trust', 5)).unlocked).toEqual(['back_door'])
+    const refused = await game.setVar(id, 'trust', 99).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ParleyError)
+    expect(refused).toMatchObject({ status: 400, code: 'invalid_var' })
+    expect((await game.inspect(id)).vars).toMatchObject({ trust: 5 })
   })
 })

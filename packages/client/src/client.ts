@@ -110,6 +110,10 @@ export class ParleyClient {
   flag(id: string, flag: string, on = true, o?: CallOptions): Promise<Changed> {
     return this.#json({ method: 'POST', path: `/conversations/${enc(id)}/flags`, body: { flag, on } }, o)
   }
+  /** A variable the game owns: a number within its bounds, or one of its words. */
+  setVar(id: string, name: string, value: number | string, o?: CallOptions): Promise<Changed> {
+    return this.#json({ method: 'POST', path: `/conversations/${enc(id)}/vars`, body: { name, value } }, o)
+  }
   end(id: string, o?: CallOptions): Promise<Turn> {
     return this.#json({ method: 'POST', path: `/conversations/${enc(id)}/end`, body: {} }, o)
   }

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { PassThrough } from 'node:stream'
-import { runCli } from '../packages/engine/src/cli/run.ts'
-import { ROOT } from './helpers/npcs.ts'
+import { cliInProcess } from './helpers/parley-cli.ts'
 
-async function cli(args: string[], input = '') {
-  const stdin = new PassThrough()
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => (out += d))
-  stderr.on('data', (d) => (err += d))
-  stdin.end(input)
-  const code = await runCli(args, { stdin, stdout, stderr, env: {}, cwd: ROOT })
-  return { code, stdout: out, stderr: err }
-}
+const cli = cliInProcess
 
 describe('the CLI tells a writer what went wrong with a command', () => {
   it('an unknown option names itself and lists the options, with exit 2', async () => {

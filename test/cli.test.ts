@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { npcJsonSchema } from '@parley/engine/unstable'
 import { listNpcFiles } from '@parley/engine/node'
-import { runCli } from '../packages/engine/src/cli/run.ts'
+import { cliInProcess } from './helpers/parley-cli.ts'
 import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
 import { NPC_DIR, ROOT } from './helpers/npcs.ts'
 import { createRequire } from 'node:module'
@@ -34,16 +33,7 @@ function parley(args: string[], options: { input?: string; env?: Record<string, 
 /** The NPC files in content/npcs, as the loader finds them: the tests expect what the folder holds. */
 const npcFiles = () => listNpcFiles([NPC_DIR])
 
-async function inProcess(args: string[]) {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (d) => (out += d))
-  stderr.on('data', (d) => (err += d))
-  const code = await runCli(args, { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: ROOT })
-  return { code, stdout: out, stderr: err }
-}
+const inProcess = (args: string[]) => cliInProcess(args)
 
 describe('parley lint', () => {
   it('`pnpm parley lint content/npcs` exits 0 on the shipped NPCs', async () => {

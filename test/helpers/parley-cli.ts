@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
+import { PassThrough } from 'node:stream'
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
+import { runCli } from '../../packages/engine/src/cli/run.ts'
 import { ROOT } from './npcs.ts'
 
 const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
@@ -38,4 +40,18 @@ export function runParley(args: string[], cwd: string, deadlineMs = 60_000): Pro
     })
     child.stdin.end()
   })
+}
+
+/** `parley` run in this process (fast, for messages and exit codes), with `input` as standard input. */
+export async function cliInProcess(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdin = new PassThrough()
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (d) => (out += d))
+  stderr.on('data', (d) => (err += d))
+  stdin.end(input)
+  const code = await runCli(args, { stdin, stdout, stderr, env: {}, cwd: ROOT })
+  return { code, stdout: out, stderr: err }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { npcJsonSchema } from '@parley/engine/unstable'
 import { listNpcFiles } from '@parley/engine/node'
-import { cliInProcess } from './helpers/parley-cli.ts'
+import { cliInProcess, runParley, type RunOptions } from './helpers/parley-cli.ts'
 import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
 import { NPC_DIR, ROOT } from './helpers/npcs.ts'
 import { createRequire } from 'node:module'
@@ -13,21 +13,10 @@ import { pathToFileURL } from 'node:url'
 
 const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
 
-/** Runs the real `pnpm parley …` command, as a designer would. */
-function parley(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // `--dir D` (first) runs the command inside D, as a designer working in another checkout would.
-    const [cwd, rest] = args[0] === '--dir' ? [args[1]!, args.slice(2)] : [ROOT, args]
-    const command = cwd === ROOT ? ['pnpm', ['-s', 'parley', ...rest]] as const : [process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...rest]] as const
-    const child = spawn(command[0], [...command[1]], { cwd, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
+/** Runs the real `pnpm parley …` command, as a designer would; `--dir D` (first) runs it inside D, as a designer working in another checkout would. */
+function parley(args: string[], options: RunOptions = {}) {
+  const [cwd, rest] = args[0] === '--dir' ? [args[1]!, args.slice(2)] : [ROOT, args]
+  return runParley(rest, cwd, 120_000, { ...options, viaPnpm: cwd === ROOT })
 }
 
 /** The NPC files in content/npcs, as the loader finds them: the tests expect what the folder holds. */

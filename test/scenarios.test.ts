@@ -1,32 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRequire } from 'node:module'
-import { pathToFileURL } from 'node:url'
 import { parse } from 'yaml'
 import { scenarioJsonSchema } from '@parley/engine/unstable'
-import { startGlmEmulator, type GlmEmulator } from './glm-emulator/emulator.ts'
+import { useEmulator } from './helpers/emulator.ts'
 import { ROOT } from './helpers/npcs.ts'
-
-const TSX = pathToFileURL(createRequire(`${ROOT}package.json`).resolve('tsx')).href
+import { runParley, type RunOptions } from './helpers/parley-cli.ts'
 
 /** The real CLI: `pnpm -s parley …` as a designer types it (`viaPnpm`), else the same entry point through node + tsx (faster). */
-function parley(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string>; viaPnpm?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const cwd = options.cwd ?? ROOT
-    const [cmd, argv] = options.viaPnpm ? ['pnpm', ['-s', 'parley', ...args]] : [process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...args]]
-    const child = spawn(cmd, argv, { cwd, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
-    child.stdin.end(options.input ?? '')
-  })
-}
+const parley = (args: string[], options: RunOptions & { cwd?: string } = {}) => runParley(args, options.cwd ?? ROOT, 120_000, options)
 
 /** What the shipped scenario files declare, read from the folder (whatever NPCs it holds). */
 function shippedScenarios(): Array<{ file: string; names: string[]; offline: string[] }> {
@@ -80,16 +63,12 @@ describe('parley test', () => {
   })
 
   describe('against a model (the GLM emulator)', () => {
-    let emu: GlmEmulator
-    beforeAll(async () => {
-      emu = await startGlmEmulator({ apiKey: 'scenario-key' })
-    })
-    afterAll(() => emu.close())
+    const emulator = useEmulator({ apiKey: 'scenario-key' })
 
     it('--provider glm runs the same scenarios, skipping and listing the offline-only expectations', async () => {
-      const r = await parley(['test', '--provider', 'glm'], { env: { GLM_API_KEY: 'scenario-key', GLM_BASE_URL: emu.url } })
+      const r = await parley(['test', '--provider', 'glm'], { env: { GLM_API_KEY: 'scenario-key', GLM_BASE_URL: emulator().url } })
       expect(r.code).toBe(0)
-      expect(emu.chatRequests.length).toBeGreaterThan(0)
+      expect(emulator().chatRequests.length).toBeGreaterThan(0)
       const shipped = shippedScenarios()
       for (const { file, names, offline } of shipped) {
         expect(r.stdout).toMatch(new RegExp(`^✓ ${file} \\([a-z-]+, glm provider\\)`, 'm'))

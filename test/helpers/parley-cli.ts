@@ -20,10 +20,19 @@ export interface CliRun {
  * Runs the real `parley` command in `cwd`, as a designer would from their content checkout, and
  * kills it at `deadlineMs`: a test of "never hangs" must end either way, and say which.
  */
-export function runParley(args: string[], cwd: string, deadlineMs = 60_000): Promise<CliRun> {
+export interface RunOptions {
+  /** Standard input (default: none). */
+  input?: string | undefined
+  env?: Record<string, string> | undefined
+  /** `pnpm -s parley …` exactly as a designer types it (slower), instead of node + tsx on the same entry point. */
+  viaPnpm?: boolean | undefined
+}
+
+export function runParley(args: string[], cwd: string, deadlineMs = 60_000, options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
-    const child = spawn(process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...args], { cwd, env: { ...process.env, GLM_API_KEY: '' } })
+    const [command, argv] = options.viaPnpm ? ['pnpm', ['-s', 'parley', ...args]] : [process.execPath, ['--conditions=@parley/source', '--import', TSX, `${ROOT}packages/engine/src/cli/main.ts`, ...args]]
+    const child = spawn(command, argv, { cwd, env: { ...process.env, GLM_API_KEY: '', ...options.env } })
     let stdout = ''
     let stderr = ''
     let timedOut = false
@@ -38,7 +47,7 @@ export function runParley(args: string[], cwd: string, deadlineMs = 60_000): Pro
       clearTimeout(timer)
       resolve({ code: code ?? -1, stdout, stderr, timedOut, ms: Date.now() - started })
     })
-    child.stdin.end()
+    child.stdin.end(options.input ?? '')
   })
 }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
-import { ROOT } from '../helpers/npcs.ts'
+import { runJsonScript } from '../helpers/json-script.ts'
 
 interface FloodReport {
   statuses: Record<'oneAddress' | 'manyAddresses', Record<string, number>>
@@ -10,22 +9,7 @@ interface FloodReport {
   growthMb: number
 }
 
-function runFlood(): Promise<FloodReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--conditions=@parley/source', '--import', 'tsx', 'test/reliability/flood.ts'], { cwd: ROOT })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out))
-      } catch {
-        reject(new Error(`the flood printed no report: ${err.slice(0, 800)}`))
-      }
-    })
-  })
-}
+const runFlood = () => runJsonScript<FloodReport>('test/reliability/flood.ts')
 
 describe('20,000 cookie-less creations, each with a 15 KB save (test/reliability/flood.ts)', () => {
   it('are refused by the per-address limit and the live cap, and the heap comes back after the TTL', async () => {

@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
-import { ROOT } from '../helpers/npcs.ts'
+import { runJsonScript } from '../helpers/json-script.ts'
 
-function soak(args: string[]): Promise<{ turns: number; failed: number; restored: number; inconsistent: number; heapGrowthMb: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--conditions=@parley/source', '--import', 'tsx', 'test/reliability/soak.ts', '--json', ...args], { cwd: ROOT })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out))
-      } catch {
-        reject(new Error(`soak printed no summary: ${err.slice(0, 500)}`))
-      }
-    })
-  })
-}
+const soak = (args: string[]) => runJsonScript<{ turns: number; failed: number; restored: number; inconsistent: number; heapGrowthMb: number }>('test/reliability/soak.ts', ['--json', ...args])
 
 describe('soak (short form; `pnpm soak` runs the full one)', () => {
   it('thousands of turns with random faults: every history consistent, memory back to baseline', async () => {

@@ -1,14 +1,8 @@
 import { createConversation, glmProvider, type Conversation } from '@parley/engine'
 import { fmt, percentile, progress, startEmulatorProcess } from '../lib.ts'
+import { settledHeapBytes } from '../../test/helpers/settled-heap.ts'
 import { informant, type SectionOptions, type SectionResult } from './common.ts'
 
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (!gc) throw new Error('run the bench with node --expose-gc (pnpm bench does)')
-  gc()
-  gc()
-  return process.memoryUsage().heapUsed
-}
 
 /** Issue 7.5: 10,000 conversations in one process, idle and then with 100 turns in flight at once. */
 export async function scaleSection({ quick }: SectionOptions): Promise<SectionResult> {
@@ -17,10 +11,10 @@ export async function scaleSection({ quick }: SectionOptions): Promise<SectionRe
   try {
     const npc = informant()
     const provider = glmProvider({ apiKey: emu.key, baseUrl: emu.url, timeoutMs: 30_000 })
-    const before = heapAfterGc()
+    const before = await settledHeapBytes()
     const convos: Conversation[] = []
     for (let i = 0; i < n; i++) convos.push(createConversation(npc, { provider }))
-    const idle = (heapAfterGc() - before) / n
+    const idle = (await settledHeapBytes() - before) / n
     progress(`scale: ${n} idle conversations, ${(idle / 1024).toFixed(1)} KB each`)
 
     const latencies: number[] = []
@@ -39,7 +33,7 @@ export async function scaleSection({ quick }: SectionOptions): Promise<SectionRe
     }
     await Promise.all(Array.from({ length: 100 }, worker))
     const seconds = (performance.now() - t0) / 1000
-    const busy = (heapAfterGc() - before) / n
+    const busy = (await settledHeapBytes() - before) / n
     for (const c of convos) c.stop()
     return {
       markdown: `## Scale (issue 7.5)\n\n${n.toLocaleString('en')} conversations in one Node process; then one turn each, 100 in flight at once, against the emulator:\n\n| figure | value |\n|---|---|\n| heap per idle conversation | ${(idle / 1024).toFixed(1)} KB |\n| heap per conversation after one turn | ${(busy / 1024).toFixed(1)} KB |\n| turns per second (100 in flight) | ${(n / seconds).toFixed(0)} |\n| turn latency p50 / p99 | ${fmt(percentile(latencies, 50))} / ${fmt(percentile(latencies, 99))} |\n| failed turns | ${errors} |`,

@@ -7,13 +7,8 @@
 import { scriptedProvider } from '@parley/engine'
 import { createDialogueHandler } from '@parley/engine/http'
 import { informant } from '../helpers/npcs.ts'
+import { settledHeapBytes as heap } from '../helpers/settled-heap.ts'
 
-const gc = (globalThis as { gc?: () => void }).gc
-if (!gc) throw new Error('run with node --expose-gc')
-const heap = () => {
-  for (let i = 0; i < 3; i++) gc()
-  return process.memoryUsage().heapUsed
-}
 
 let clock = 1_000_000
 const IDLE_MS = 60_000
@@ -37,7 +32,7 @@ const save = await (await handler(new Request(`http://t/api/conversations/${id}/
 if (save.length < 14_000 || save.length > 16_000) throw new Error(`the save is ${save.length} bytes, not about 15 KB`)
 clock += 2 * IDLE_MS
 await new Promise((r) => setTimeout(r, 100))
-const baseline = heap()
+const baseline = await heap()
 
 const statuses: Record<string, Record<number, number>> = { oneAddress: {}, manyAddresses: {} }
 let peak = 0
@@ -56,12 +51,12 @@ async function flood(label: 'oneAddress' | 'manyAddresses', count: number) {
 }
 await flood('oneAddress', 10_000)
 await flood('manyAddresses', 10_000)
-peak = Math.max(peak, heap())
+peak = Math.max(peak, await heap())
 const during = handler.stats()
 
 // Past the TTL: the timers sweep the store, the live conversations and the rate-limit buckets.
 clock += 2 * IDLE_MS + 60_000
 await new Promise((r) => setTimeout(r, 300))
-const after = heap()
+const after = await heap()
 process.stdout.write(JSON.stringify({ statuses, during, after: handler.stats(), baselineMb: baseline / 2 ** 20, peakMb: peak / 2 ** 20, afterMb: after / 2 ** 20, growthMb: (after - baseline) / 2 ** 20 }))
 await handler.close()

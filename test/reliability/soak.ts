@@ -1,12 +1,13 @@
 /**
  * A bounded soak: many conversations, thousands of turns on loopback, random faults injected,
  * then checks that every history is consistent and memory went back to its baseline.
- *   node --expose-gc --conditions=@parley/source --import tsx test/reliability/soak.ts [--turns N] [--conversations N] [--json]
+ *   node --expose-gc --conditions=@parley/source --import tsx test/reliability/soak.ts [--turns N] [--conversations N] [--rounds N] [--json]
  * `pnpm soak` runs the full form; CI runs a short one (test/reliability/soak.test.ts).
  */
 import { createConversation, glmProvider, restoreConversation, type Conversation } from '@parley/engine'
 import { startGlmEmulator, type Fault } from '../glm-emulator/emulator.ts'
 import { informant } from '../helpers/npcs.ts'
+import { settledHeapBytes } from '../helpers/settled-heap.ts'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -39,13 +40,10 @@ const FAULTS: Fault[] = [
   { delayMs: 5 },
 ]
 
-function heap(): number {
+async function heap(): Promise<number> {
   // The emulator is in this process and records every request: forget those before measuring.
   emu.requests.length = 0
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (!gc) throw new Error('run with node --expose-gc')
-  for (let i = 0; i < 3; i++) gc()
-  return process.memoryUsage().heapUsed
+  return settledHeapBytes()
 }
 
 const emu = await startGlmEmulator({ chunkSize: 3 })
@@ -128,7 +126,7 @@ async function round(count: number, turns: number) {
 }
 
 await round(20, 200) // warm up code paths before the baseline
-const before = heap()
+const before = await heap()
 log(`baseline heap ${(before / 2 ** 20).toFixed(1)} MB; ${TURNS} turns over ${CONVERSATIONS} conversations, ${(FAULT_RATE * 100).toFixed(0)}% of calls faulted`)
 const started = Date.now()
 const result = await round(CONVERSATIONS, TURNS)
@@ -136,10 +134,10 @@ const total = emu.chatRequests.length
 // Memory back to its baseline: the heap after each further soak of the same size. Growth from the
 // first of these to the last is what a leak would add; one-off growth (JIT code, pools, caches)
 // happens in the first soak and does not repeat.
-const heaps = [heap()]
-for (let i = 0; i < 2; i++) {
+const heaps = [await heap()]
+for (let i = 0; i < arg('rounds', 2); i++) {
   await round(CONVERSATIONS, TURNS)
-  heaps.push(heap())
+  heaps.push(await heap())
 }
 await emu.close()
 const summary = {

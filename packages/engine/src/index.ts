@@ -27,7 +27,7 @@ export type { TurnResult, TurnFailure, ConversationStateName } from './conversat
 export type { ConversationEmitted } from './conversation/machine.ts'
 export type { ConversationSnapshot } from './conversation/snapshot.ts'
 export type { ActionCall, ActionOutcome, ActionRecord, ActionSettings } from './actions/types.ts'
-export type { Provider, ProviderTurn, ProviderReply, ProviderFailureCode, ModelSettings } from './providers/types.ts'
+export type { Provider, ProviderTurn, ProviderReply, ProviderFailureCode, ModelSettings, SummaryRequest, SummaryResult } from './providers/types.ts'
 export type { GlmProviderOptions } from './providers/glm.ts'
 export type { ScriptedProviderOptions } from './providers/scripted.ts'
 export type { GlmClientOptions, CallOptions, RetryInfo } from './glm/client.ts'

@@ -1,7 +1,8 @@
 import { GlmClient, type CallOptions, type GlmClientOptions } from '../glm/client.ts'
 import { acceptsToolStream, serverKindOf, thinkingFields, willThink, type ServerKind } from '../glm/thinking.ts'
 import type { ChatRequest, GlmToolCall } from '../glm/types.ts'
-import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn } from './types.ts'
+import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn, type SummaryRequest, type SummaryResult } from './types.ts'
+import { clipToTokens, summaryMessages } from '../prompt/summary.ts'
 
 export interface GlmProviderOptions extends GlmClientOptions {
   /** Overrides the NPC file's model (GLM_MODEL). */
@@ -77,6 +78,25 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
       if (finishReason === 'length') throw new ProviderFailure('length', 'the reply hit max_tokens and was cut off', text)
       if (text.trim() === '') throw new ProviderFailure('empty_reply', 'GLM sent an empty reply')
       return reply
+    },
+    async summarize(request: SummaryRequest): Promise<SummaryResult> {
+      const model = options.model ?? request.model.name
+      const completion = await client.chat(
+        {
+          model,
+          messages: summaryMessages(request),
+          // Room for the model's own overrun (clipped below), never a whole essay.
+          max_tokens: Math.max(64, Math.ceil(request.maxTokens * 1.5)),
+          // A summary needs no reasoning: thinking off where the server has the switch.
+          ...thinkingFields(model, server, false),
+          ...(request.userId !== undefined && (server === 'glm' ? { user_id: request.userId } : { user: request.userId })),
+        },
+        { signal: request.signal },
+      )
+      if (completion.finishReason === 'sensitive') throw new ProviderFailure('sensitive', 'GLM stopped the summary for content safety')
+      const text = clipToTokens(completion.content, request.maxTokens)
+      if (text === '') throw new ProviderFailure('empty_reply', 'GLM sent an empty summary')
+      return { text, usage: completion.usage }
     },
   }
 }

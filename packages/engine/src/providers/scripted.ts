@@ -1,5 +1,6 @@
 import type { Provider, ProviderReply, ProviderTurn } from './types.ts'
 import type { GlmToolCall } from '../glm/types.ts'
+import { scriptedSummary } from './scripted-summary.ts'
 
 export interface ScriptedProviderOptions {
   /** Characters per streamed delta. */
@@ -31,6 +32,10 @@ export function scriptedProvider(options: ScriptedProviderOptions = {}): Provide
       }
       if (turn.signal.aborted) throw turn.signal.reason ?? new Error('aborted')
       return { text, finishReason: 'stop' }
+    },
+    async summarize(request) {
+      if (request.signal.aborted) throw request.signal.reason ?? new Error('aborted')
+      return scriptedSummary(request)
     },
   }
 }

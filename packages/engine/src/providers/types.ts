@@ -2,6 +2,7 @@ import { ParleyError } from '../errors.ts'
 import type { GlmMessage, GlmToolCall, Usage } from '../glm/types.ts'
 import type { GlmTool } from '../actions/tools.ts'
 import type { RetryInfo } from '../glm/client.ts'
+import type { HistoryEntry } from '../prompt/history.ts'
 
 export interface ModelSettings {
   name: string
@@ -56,10 +57,43 @@ export interface ProviderReply {
   requestId?: string | undefined
 }
 
+/**
+ * A stretch of one conversation to condense, from the NPC's point of view. Built by the engine
+ * from what was said (history entries) and earlier summaries only: a locked secret's fact is
+ * never in it, because it was never in any request either.
+ */
+export interface SummaryRequest {
+  /**
+   * `history`: fold the oldest exchanges into the conversation's running summary. `memory`: what
+   * the NPC keeps of a whole conversation once it ends, for its next one with the same player.
+   */
+  purpose: 'history' | 'memory'
+  npc: { readonly id: string; readonly name: string }
+  /** What was condensed before (the running summary, or the memory being merged); kept in the new one. */
+  previous?: string | undefined
+  /** The exchanges to fold in, oldest first, whole exchanges only. */
+  entries: readonly HistoryEntry[]
+  /** The summary's length limit, in the engine's token estimate (`estimateTokens`). */
+  maxTokens: number
+  model: ModelSettings
+  signal: AbortSignal
+  userId?: string | undefined
+}
+
+export interface SummaryResult {
+  text: string
+  usage?: Usage | undefined
+}
+
 export interface Provider {
   readonly name: string
   /** Answers one turn. With `onDelta` the reply is streamed through it as it arrives. */
   reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply>
+  /**
+   * Condenses a stretch of conversation. Called off the player's critical path; a provider without
+   * it leaves history trimmed (oldest exchanges dropped) and writes no memories.
+   */
+  summarize?(request: SummaryRequest): Promise<SummaryResult>
 }
 
 export type ProviderFailureCode = 'sensitive' | 'network_error' | 'length' | 'empty_reply' | 'action_loop' | 'provider_error'

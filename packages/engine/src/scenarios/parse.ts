@@ -9,6 +9,7 @@ import { ContentError, type ContentIssue, type ContentIssueCode } from '../conte
 import { MAX_FILE_BYTES, reportZodIssue } from '../content/parse.ts'
 import { locate, position } from '../content/positions.ts'
 import { didYouMean } from '../content/suggest.ts'
+import { syntaxReport } from '../content/syntax.ts'
 import { scenarioFileSchema, STEP_KINDS, type ScenarioFile } from './schema.ts'
 
 export interface ParsedScenarios {
@@ -30,12 +31,10 @@ export function parseScenarios(text: string, path: string): ParsedScenarios {
     throw new ContentError(issues)
   }
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
-  for (const error of doc.errors) {
-    const at = lineCounter.linePos(error.pos[0])
-    if (error.code === 'DUPLICATE_KEY') add('duplicate_key', at, 'duplicate key', 'each key may appear once in a mapping')
-    else add('yaml_syntax', at, error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))
-  }
+  // The NPC files' syntax stage: the same plain messages and fixes for tabs, unquoted `: `,
+  // keys off their siblings' indentation, unclosed brackets and duplicate keys.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' })
+  for (const issue of syntaxReport(text, doc, lineCounter).issues) add(issue.code, issue.at, issue.message, issue.hint)
   if (issues.length) throw new ContentError(issues)
   let data: unknown
   try {

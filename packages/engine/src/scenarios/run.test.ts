@@ -107,6 +107,24 @@ describe('runScenarios', () => {
   })
 })
 
+describe('a scenario file with a YAML trap', () => {
+  const problems = (yaml: string) => {
+    try {
+      parseScenarios(yaml, 'x.test.yaml')
+    } catch (e) {
+      return (e as ContentError).issues.map((i) => `${i.line}:${i.col} ${i.message} (${i.hint})`)
+    }
+    return []
+  }
+
+  it('says what NPC files say: a tab, and an unquoted ": ", each at its spot with the fix', () => {
+    expect(problems('scenarios:\n  - name: x\n    steps:\n\t- say: hi\n')).toEqual(['4:1 a tab indents this line; YAML indents with spaces only (replace the tab with spaces)'])
+    expect(problems('scenarios:\n  - name: x\n    steps:\n      - say: note: the gem\n')).toEqual([
+      '4:14 this text contains ": ", which YAML reads as the start of a new key: quote this text (write say: "note: the gem")',
+    ])
+  })
+})
+
 describe('restore from a save file', () => {
   it('continues from the file; a save of another NPC fails the step with its code unless expected', async () => {
     const files: Record<string, string> = {

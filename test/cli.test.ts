@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { npcJsonSchema } from '@parley/engine/unstable'
@@ -121,16 +121,26 @@ describe('parley chat', () => {
     expect(emu.chatRequests).toHaveLength(1)
   })
 
-  it('`parley index` embeds lore once; the second run is all cache', async () => {
+  it('`parley index` embeds lore once; the second run is all cache; a broken file is reported and does not hold up the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-index-'))
     try {
       cpSync(`${ROOT}content`, join(dir, 'content'), { recursive: true })
       const env = { GLM_API_KEY: 'cli-key', GLM_BASE_URL: emu.url }
       const first = await parley(['--dir', dir, 'index'], { env })
-      expect(first.stdout).toContain('informant: 9 lore chunks, 9 embedded now, 0 from the cache')
+      const [, chunks, now] = /informant: (\d+) lore chunks, (\d+) embedded now, 0 from the cache/.exec(first.stdout) ?? []
+      expect(Number(chunks)).toBeGreaterThan(0)
+      expect(now).toBe(chunks)
+      expect(first.code).toBe(0)
       const second = await parley(['--dir', dir, 'index'], { env })
-      expect(second.stdout).toContain('informant: 9 lore chunks, 0 embedded now, 9 from the cache')
+      expect(second.stdout).toContain(`informant: ${chunks} lore chunks, 0 embedded now, ${chunks} from the cache`)
       expect((await parley(['--dir', dir, 'index'])).stderr).toContain('set GLM_API_KEY')
+
+      writeFileSync(join(dir, 'content/npcs/zz-broken.yaml'), 'id: broken\nname: [unclosed\n')
+      const third = await parley(['--dir', dir, 'index'], { env })
+      expect(third.code).toBe(1)
+      expect(third.stderr).toMatch(/zz-broken\.yaml:\d+:\d+: /)
+      expect(third.stderr).toContain('the others are indexed')
+      expect(third.stdout).toContain(`informant: ${chunks} lore chunks, 0 embedded now, ${chunks} from the cache`)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

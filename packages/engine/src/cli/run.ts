@@ -157,16 +157,17 @@ async function index(args: string[], io: CliIo, say: (s: string) => void, compla
     return 2
   }
   const { positionals } = commandArgs('index', args, {}, 'parley index [paths…]')
-  const { npcs, issues } = await loadNpcs((positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p)))
+  const { npcs, issues, broken } = await loadNpcs((positionals.length ? positionals : ['content/npcs']).map((p) => resolve(io.cwd, p)))
+  // One broken file does not hold up the others' lore; it is reported, and the exit code says so.
   for (const issue of issues) complain(showIssue(issue, io.cwd))
-  if (issues.length) return 1
+  if (broken.length) complain(`[left out ${broken.length} NPC file${broken.length === 1 ? '' : 's'} with problems: ${broken.map((f) => shown(f, io.cwd)).join(', ')}; the others are indexed]`)
   const cache = new DiskEmbeddingCache(resolve(io.cwd, '.parley-cache/embeddings'))
   const client = createGlmClient({ apiKey: io.env.GLM_API_KEY, baseUrl: io.env.GLM_BASE_URL })
   for (const npc of npcs.filter((n) => n.lore)) {
     const { chunks, sent } = await indexLore(npc, { client, cache }, (done, total) => say(`  ${npc.id}: embedded ${done}/${total} new chunks`))
     say(`${npc.id}: ${chunks} lore chunks, ${sent} embedded now, ${chunks - sent} from the cache (gated lore waits until it unlocks)`)
   }
-  return 0
+  return broken.length ? 1 : 0
 }
 
 /**

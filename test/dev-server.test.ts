@@ -54,6 +54,18 @@ describe('parley dev (the server)', () => {
     expect((await call('GET', '/api/npcs')).json.npcs.map((n: { id: string }) => n.id).sort()).toEqual(status.npcs)
   })
 
+  it("the page API streams request bodies to the engine, so its size cap holds: a body of megabytes is refused, not buffered", async () => {
+    const huge = new ReadableStream({
+      pull(controller) {
+        controller.enqueue(new TextEncoder().encode('x'.repeat(64 * 1024)))
+      },
+    })
+    // No content-length: the engine must cut the body off as it arrives.
+    const res = await fetch(`${dev.url}/api/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: huge, duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('body_too_large')
+  })
+
   it('a saved edit is reloaded and the open conversation kept where its save still fits; a broken file is reported at file:line:col while the rest (and its last good version) keep serving', async () => {
     const created = (await call('POST', '/api/conversations', { npc: 'guard' })).json
     await call('POST', `/api/conversations/${created.id}/messages`, { text: 'the password?' })

@@ -14,7 +14,7 @@ import { glmProvider, MemoryConversationStore, scriptedProvider, type ContentIss
 import { createDialogueHandler, KeyRing } from '@parley/engine/http'
 import { formatIssue } from '@parley/engine/unstable'
 import { answerGameRoute } from './inventory.ts'
-import { sendResponse } from './node-bridge.ts'
+import { sendResponse, toWebRequest } from './node-bridge.ts'
 import { loadNpcs } from '@parley/engine/node'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -126,27 +126,12 @@ export async function startDevServer(options: DevServerOptions = {}) {
 
   /** The game's routes for the page (inventory, giving), as the demo server answers them. */
   async function game(req: IncomingMessage, res: ServerResponse, path: string) {
-    const chunks: Buffer[] = []
-    if (req.method !== 'GET' && req.method !== 'HEAD') for await (const c of req) chunks.push(c as Buffer)
-    const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, { method: req.method, headers: req.headers as Record<string, string>, body: chunks.length ? Buffer.concat(chunks) : undefined })
-    const response = await answerGameRoute(request, path, { handler, npcs: servingById, gameKey, limits: { maxBytes: 16 * 1024, timeoutMs: 10_000 } })
+    const response = await answerGameRoute(toWebRequest(req, res), path, { handler, npcs: servingById, gameKey, limits: { maxBytes: 16 * 1024, timeoutMs: 10_000 } })
     await sendResponse(response, res)
   }
 
   async function api(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = []
-    if (req.method !== 'GET' && req.method !== 'HEAD') for await (const c of req) chunks.push(c as Buffer)
-    const controller = new AbortController()
-    res.on('close', () => controller.abort())
-    const response = await handler(
-      new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-        method: req.method,
-        headers: req.headers as Record<string, string>,
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-        signal: controller.signal,
-      }),
-    )
-    await sendResponse(response, res)
+    await sendResponse(await handler(toWebRequest(req, res)), res)
   }
 
   async function file(path: string, res: ServerResponse) {

@@ -15,7 +15,7 @@ import { checkHost, checkStateChange, createDialogueHandler, HttpProblem, KeyRin
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { answerGameRoute } from './inventory.ts'
-import { sendResponse } from './node-bridge.ts'
+import { sendResponse, toWebRequest } from './node-bridge.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const root = resolve(here, '../..')
@@ -108,22 +108,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   server.maxConnections = number(e.PARLEY_MAX_CONNECTIONS, 1000)
   server.keepAliveTimeout = 5000
 
-  function toRequest(req: IncomingMessage, res: ServerResponse): Request {
-    const controller = new AbortController()
-    res.on('close', () => controller.abort())
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
-    const headers = new Headers()
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v)
-    return new Request(`http://${req.headers.host ?? 'localhost'}${req.url}`, {
-      method: req.method,
-      headers,
-      body: hasBody ? (req as unknown as ReadableStream) : undefined,
-      signal: controller.signal,
-      // @ts-expect-error Node's fetch needs this to stream a request body
-      duplex: 'half',
-    })
-  }
-
+  const toRequest = toWebRequest
   const send = sendResponse
 
   async function api(req: IncomingMessage, res: ServerResponse) {

@@ -56,6 +56,25 @@ describe('key rings and game keys', () => {
     expect(() => KeyRing.parse('no-colon')).toThrow(SigningConfigError)
   })
 
+  it('a signature checked before is remembered, and still any other signature for that text is refused', async () => {
+    const rotated = new KeyRing([
+      { id: 'k2', secret: 'the-new-signing-secret-long-enough-0002' },
+      { id: 'k1', secret: 'a-signing-secret-that-is-long-enough-01' },
+    ])
+    const old = await ring.sign('parley.client.v1', 'c:alice')
+    const signed = await rotated.sign('parley.client.v1', 'c:alice')
+    for (let i = 0; i < 3; i++) {
+      expect(await rotated.verify('parley.client.v1', 'c:alice', signed)).toBe(true)
+      expect(await rotated.verify('parley.client.v1', 'c:alice', old)).toBe(true)
+      // The same mac under the other key id, a flipped character, another purpose, other text.
+      expect(await rotated.verify('parley.client.v1', 'c:alice', signed.replace('k2.', 'k1.'))).toBe(false)
+      expect(await rotated.verify('parley.client.v1', 'c:alice', signed.slice(0, -1) + (signed.endsWith('A') ? 'B' : 'A'))).toBe(false)
+      expect(await rotated.verify('parley.save.v1', 'c:alice', signed)).toBe(false)
+      expect(await rotated.verify('parley.client.v1', 'c:mallory', signed)).toBe(false)
+    }
+    expect(await ring.verify('parley.client.v1', 'c:alice', signed)).toBe(false)
+  })
+
   it('match a game key only whole', async () => {
     expect(await matchesSecret('key-one', ['key-zero', 'key-one'])).toBe(true)
     for (const guess of ['key-on', 'key-one ', '', 'KEY-ONE']) expect(await matchesSecret(guess, ['key-one'])).toBe(false)

@@ -12,7 +12,16 @@ export interface SigningKey {
   secret: string
 }
 
+import { LruCache } from '../lore/lru.ts'
+
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
+/**
+ * Signatures over short inputs (client ids, user ids: the same few thousand, once per request) are
+ * kept: HMAC is deterministic, and a Web Crypto call per request was a tenth of a turn's handler
+ * time. Saves are long and each one new, so they are never kept.
+ */
+const MEMO_INPUT_CHARS = 512
+const MEMO_ENTRIES = 4096
 const SIGNATURE = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/
 const encoder = new TextEncoder()
 
@@ -25,6 +34,8 @@ export class KeyRing {
   readonly ephemeral: boolean
   readonly #keys = new Map<string, Promise<CryptoKey>>()
   readonly #current: string
+  /** `keyId\npurpose\ndata` → that key's mac, for short inputs only. */
+  readonly #macs = new LruCache<string, string>(MEMO_ENTRIES)
 
   constructor(keys: readonly SigningKey[], options: { ephemeral?: boolean } = {}) {
     if (keys.length === 0) throw new SigningConfigError('a key ring needs at least one key')
@@ -60,22 +71,49 @@ export class KeyRing {
 
   /** `keyId.mac` over `purpose` and `data`. */
   async sign(purpose: string, data: string): Promise<string> {
-    const key = await this.#keys.get(this.#current)!
-    const mac = await crypto.subtle.sign('HMAC', key, encoder.encode(`${purpose}\n${data}`))
-    return `${this.#current}.${base64url(new Uint8Array(mac))}`
+    return `${this.#current}.${await this.#mac(this.#current, purpose, data)}`
+  }
+
+  /** The mac of `purpose` and `data` under key `keyId` (which must be in the ring), base64url. */
+  async #mac(keyId: string, purpose: string, data: string): Promise<string> {
+    const input = `${purpose}\n${data}`
+    const memo = input.length <= MEMO_INPUT_CHARS ? `${keyId}\n${input}` : undefined
+    const known = memo && this.#macs.get(memo)
+    if (known) return known
+    const mac = base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await this.#keys.get(keyId)!, encoder.encode(input))))
+    if (memo) this.#macs.set(memo, mac)
+    return mac
   }
 
   /** False for a malformed signature, an unlisted key id, or a mac that does not match. */
   async verify(purpose: string, data: string, signature: unknown): Promise<boolean> {
     if (typeof signature !== 'string') return false
     const m = SIGNATURE.exec(signature)
-    const key = m && this.#keys.get(m[1]!)
-    if (!key) return false
-    const mac = fromBase64url(m[2]!)
-    if (!mac) return false
-    // Web Crypto's verify compares in constant time.
-    return crypto.subtle.verify('HMAC', await key, mac, encoder.encode(`${purpose}\n${data}`))
+    if (!m || !this.#keys.has(m[1]!)) return false
+    return sameText(await this.#mac(m[1]!, purpose, data), m[2]!)
   }
+}
+
+/** Equal strings of equal length, compared in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
+/** SHA-256 of each configured secret, computed once: they are few and fixed for the process. */
+const secretDigests = new Map<string, Promise<Uint8Array>>()
+const digestOf = (text: string) => crypto.subtle.digest('SHA-256', encoder.encode(text)).then((d) => new Uint8Array(d))
+function secretDigest(secret: string): Promise<Uint8Array> {
+  let digest = secretDigests.get(secret)
+  if (!digest) {
+    digest = digestOf(secret)
+    // Bounded all the same: a server that rotates keys in process must not grow without end.
+    if (secretDigests.size >= 64) secretDigests.clear()
+    secretDigests.set(secret, digest)
+  }
+  return digest
 }
 
 /**
@@ -83,10 +121,10 @@ export class KeyRing {
  * sides are hashed first, so lengths and common prefixes tell an attacker nothing.
  */
 export async function matchesSecret(given: string, secrets: readonly string[]): Promise<boolean> {
-  const a = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(given)))
+  const a = await digestOf(given)
   let found = false
   for (const s of secrets) {
-    const b = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(s)))
+    const b = await secretDigest(s)
     let diff = 0
     for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
     found = found || diff === 0

@@ -75,6 +75,15 @@ describe('key rings and game keys', () => {
     expect(await ring.verify('parley.client.v1', 'c:alice', signed)).toBe(false)
   })
 
+  it('signs with the very bytes Web Crypto computes (Node signs with its own crypto, browsers and workers with Web Crypto)', async () => {
+    const secret = 'a-signing-secret-that-is-long-enough-01'
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    for (const data of ['c:alice', '', '玩家', 'x'.repeat(2000)]) {
+      const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`parley.test\n${data}`)))
+      expect(await ring.sign('parley.test', data)).toBe(`k1.${Buffer.from(mac).toString('base64url')}`)
+    }
+  })
+
   it('match a game key only whole', async () => {
     expect(await matchesSecret('key-one', ['key-zero', 'key-one'])).toBe(true)
     for (const guess of ['key-on', 'key-one ', '', 'KEY-ONE']) expect(await matchesSecret(guess, ['key-one'])).toBe(false)

@@ -21,6 +21,13 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/
  * time. Saves are long and each one new, so they are never kept.
  */
 const MEMO_INPUT_CHARS = 512
+/**
+ * Node's own crypto where there is one, found without importing it (so this module still loads in
+ * browsers and workers): a synchronous HMAC is microseconds, where each Web Crypto call is a trip
+ * to a thread pool and back. Both compute the same bytes; the tests hold them to it.
+ */
+type NodeCrypto = Pick<typeof import('node:crypto'), 'createHmac' | 'createHash'>
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
 const MEMO_ENTRIES = 4096
 const SIGNATURE = /^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})$/
 const encoder = new TextEncoder()
@@ -33,6 +40,7 @@ export class KeyRing {
   /** True when no key was configured and this one was made for the process: nothing it signs survives a restart. */
   readonly ephemeral: boolean
   readonly #keys = new Map<string, Promise<CryptoKey>>()
+  readonly #secrets = new Map<string, string>()
   readonly #current: string
   /** `keyId\npurpose\ndata` → that key's mac, for short inputs only. */
   readonly #macs = new LruCache<string, string>(MEMO_ENTRIES)
@@ -43,6 +51,7 @@ export class KeyRing {
       if (!KEY_ID.test(k.id)) throw new SigningConfigError(`signing key id "${k.id}" must be 1 to 32 of A-Z a-z 0-9 _ -`)
       if (k.secret.length < 32) throw new SigningConfigError(`signing key "${k.id}" is ${k.secret.length} characters; use at least 32 (openssl rand -base64 32)`)
       if (this.#keys.has(k.id)) throw new SigningConfigError(`signing key id "${k.id}" is listed twice`)
+      this.#secrets.set(k.id, k.secret)
       this.#keys.set(k.id, crypto.subtle.importKey('raw', encoder.encode(k.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']))
     }
     this.#current = keys[0]!.id
@@ -80,7 +89,9 @@ export class KeyRing {
     const memo = input.length <= MEMO_INPUT_CHARS ? `${keyId}\n${input}` : undefined
     const known = memo && this.#macs.get(memo)
     if (known) return known
-    const mac = base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await this.#keys.get(keyId)!, encoder.encode(input))))
+    const mac = nodeCrypto
+      ? nodeCrypto.createHmac('sha256', this.#secrets.get(keyId)!).update(input).digest('base64url')
+      : base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await this.#keys.get(keyId)!, encoder.encode(input))))
     if (memo) this.#macs.set(memo, mac)
     return mac
   }
@@ -104,7 +115,8 @@ function sameText(a: string, b: string): boolean {
 
 /** SHA-256 of each configured secret, computed once: they are few and fixed for the process. */
 const secretDigests = new Map<string, Promise<Uint8Array>>()
-const digestOf = (text: string) => crypto.subtle.digest('SHA-256', encoder.encode(text)).then((d) => new Uint8Array(d))
+const digestOf = async (text: string): Promise<Uint8Array> =>
+  nodeCrypto ? nodeCrypto.createHash('sha256').update(text).digest() : new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
 function secretDigest(secret: string): Promise<Uint8Array> {
   let digest = secretDigests.get(secret)
   if (!digest) {

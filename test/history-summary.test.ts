@@ -23,6 +23,7 @@ import { useEmulator } from './helpers/emulator.ts'
 import type { RecordedRequest } from './glm-emulator/emulator.ts'
 import { openSave, sealSave } from '../packages/engine/src/http/saves.ts'
 import { KeyRing } from '../packages/engine/src/http/signing.ts'
+import { createDialogueHandler } from '@parley/engine/http'
 
 const emulator = useEmulator()
 const PATH = new URL('./fixtures/summary/keeper.yaml', import.meta.url)
@@ -361,5 +362,33 @@ describe('the running summary in saves', () => {
     expect(forged.data).not.toBe(save.data)
     await expect(openSave(ring, forged, { npc: keeper(), player: 'c:alice' })).rejects.toMatchObject({ code: 'save_signature_invalid' })
     c.stop()
+  })
+})
+
+describe('the running summary over HTTP', () => {
+  const GAME_KEY = 'game-key.history-summary-test-0123456789'
+  it('the inspector\'s explain shows it (text and exchanges covered), and the game\'s snapshot carries it', async () => {
+    const handler = createDialogueHandler({ npcs: [keeper()], provider: scriptedProvider(), gameKeys: [GAME_KEY] })
+    const call = async (method: string, url: string, body?: unknown, game = false) => {
+      const res = await handler(
+        new Request(`http://demo.test/api${url}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...(game && { authorization: `Bearer ${GAME_KEY}` }) },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        }),
+      )
+      return res.json() as Promise<Record<string, unknown>>
+    }
+    const { id } = (await call('POST', '/conversations', { npc: 'keeper' }, true)) as { id: string }
+    await call('POST', `/conversations/${id}/messages`, { text: FIRST_LINE }, true)
+    for (let i = 2; i <= 40; i++) {
+      await call('POST', `/conversations/${id}/messages`, { text: line(i) }, true)
+      await settle()
+    }
+    const view = (await call('GET', `/conversations/${id}/inspect`, undefined, true)) as { explain: { summary?: { text: string; coversTurns: number } } }
+    expect(view.explain.summary?.text).toContain(NAME)
+    expect(view.explain.summary?.coversTurns).toBeGreaterThan(0)
+    const snapshot = (await call('GET', `/conversations/${id}/snapshot`, undefined, true)) as { summary?: { text: string } }
+    expect(snapshot.summary?.text).toBe(view.explain.summary!.text)
   })
 })

@@ -5,7 +5,9 @@
  * Leaving a state ends its work: `preparing` and `deciding` stop what they invoked, and leaving
  * `calling` tells the conversation's one caller to abort the call, after which the caller never
  * reports on it; so a cancelled or ended turn can never be answered late. Timeouts are `after`
- * transitions; the game's decisions are events.
+ * transitions; the game's decisions are events. Between turns (entering `dispatch`), a history
+ * that outgrew its window starts a background summary call (running-summary.ts, summariser.ts):
+ * its answer is a context update whenever it lands, and `ended` cancels it.
  */
 import { and, assertEvent, assign, emit, enqueueActions, sendTo, setup } from 'xstate'
 import type { Npc, NpcAction } from '../content/schema.ts'

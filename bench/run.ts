@@ -11,6 +11,7 @@ import { turnSection } from './sections/turn.ts'
 import { streamSection } from './sections/stream.ts'
 import { cpuSection } from './sections/cpu.ts'
 import { tokenSection } from './sections/tokens.ts'
+import { summarySection } from './sections/summary.ts'
 import { scaleSection } from './sections/scale.ts'
 import { contentSection } from './sections/content.ts'
 import { serverSection } from './sections/server.ts'
@@ -29,6 +30,7 @@ const sections = [
   ['stream', streamSection],
   ['cpu', cpuSection],
   ['tokens', tokenSection],
+  ['summary', summarySection],
   ['scale', scaleSection],
   ['content', contentSection],
   ['server', serverSection],

@@ -157,7 +157,8 @@ describe('messages sent to GLM', () => {
   })
 
   it('history is trimmed oldest first to the budget; the system message and examples stay', async () => {
-    const npc = editedInformant((y) => y.replace('history: { max_tokens: 1500 }', 'history: { max_tokens: 200 }'))
+    // Summaries off: plain trimming (test/history-summary.test.ts covers the summary).
+    const npc = editedInformant((y) => y.replace('history: { max_tokens: 1500 }', 'history: { max_tokens: 200, summary_tokens: 0 }'))
     const c = talk(npc)
     for (let i = 0; i < 30; i++) await c.say(`第${i}个问题：这条街上最近有什么新鲜事？`)
     const m = lastBody().messages

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ContentError, createConversation, parseNpc, restoreConversation, scriptedProvider, type Npc } from '@parley/engine'
+import { SNAPSHOT_VERSION } from '@parley/engine/unstable'
 import { evaluate, describeCondition } from '../packages/engine/src/conditions/evaluate.ts'
 import { explainCondition, formatConditionLine } from '../packages/engine/src/conditions/explain.ts'
 import { formatIssue } from '../packages/engine/src/content/issues.ts'
@@ -190,7 +191,7 @@ describe('saves keep variables', () => {
     c.setVar('trust', 3)
     c.setVar('mood', 'angry')
     const save = c.snapshot()
-    expect(save).toMatchObject({ version: 2, vars: { trust: 3, warmth: 0, mood: 'angry' }, vars_version: expect.stringMatching(/^[0-9a-f]{8}$/) })
+    expect(save).toMatchObject({ version: SNAPSHOT_VERSION, vars: { trust: 3, warmth: 0, mood: 'angry' }, vars_version: expect.stringMatching(/^[0-9a-f]{8}$/) })
     expect(restoreConversation(confidant(), JSON.parse(JSON.stringify(save)), { provider: scriptedProvider() }).vars()).toEqual({ trust: 3, warmth: 0, mood: 'angry' })
     // A change to the declarations changes the version.
     expect(talk(confidant((y) => y.replace('max: 10', 'max: 6'))).snapshot().vars_version).not.toBe(save.vars_version)

@@ -158,9 +158,17 @@ export const npcSchema = z
     max_failures: z.int().min(1).max(100).default(3).describe('consecutive failed turns before the NPC ends the conversation'),
     max_line_chars: z.int().min(1).max(100000).default(2000).describe('longest player line accepted'),
     history: z
-      .strictObject({ max_tokens: z.int().min(64).max(1_000_000).default(2000) })
-      .default({ max_tokens: 2000 })
-      .describe('token budget for remembered conversation; oldest turns are dropped first'),
+      .strictObject({
+        max_tokens: z.int().min(64).max(1_000_000).default(2000).describe('the window of recent exchanges, sent word for word'),
+        summary_tokens: z
+          .int()
+          .min(0)
+          .max(8000)
+          .default(300)
+          .describe('the running summary that older exchanges are folded into (with a provider that can summarise); 0: no summary, the oldest exchanges are dropped'),
+      })
+      .default({ max_tokens: 2000, summary_tokens: 300 })
+      .describe('token budgets for remembered conversation: recent exchanges word for word, older ones as a running summary'),
     examples: z
       .array(z.strictObject({ player: text, npc: text }))
       .default([])

@@ -37,6 +37,11 @@ export interface ConversationOptions {
   actions?: ActionSettings | undefined
   /** The player this conversation is with, for providers that pass it on (GLM's `user_id`). */
   userId?: string | undefined
+  /**
+   * How long a background summary call may take before it is given up and tried again a few turns
+   * later (default 60 000 ms). Turns never wait for it either way.
+   */
+  summaryTimeoutMs?: number | undefined
 }
 
 export interface TurnOptions {
@@ -85,7 +90,15 @@ export class Conversation {
   constructor(npc: Npc, options: ConversationOptions, restored?: { data: ConversationData; ended: boolean }) {
     this.npc = npc
     this.actor = createActor(conversationMachine, {
-      input: { npc, provider: options.provider, embeddings: options.lore?.embeddings, actions: options.actions, userId: options.userId === undefined ? undefined : checkUserId(options.userId), data: restored?.data ?? initialData(npc) },
+      input: {
+        npc,
+        provider: options.provider,
+        embeddings: options.lore?.embeddings,
+        actions: options.actions,
+        userId: options.userId === undefined ? undefined : checkUserId(options.userId),
+        data: restored?.data ?? initialData(npc),
+        summaryTimeoutMs: options.summaryTimeoutMs,
+      },
     })
     this.actor.on('*', (event) => {
       // The snapshot is already the one this step ends in, so a result reports where the machine really is.
@@ -316,6 +329,15 @@ export class Conversation {
     return this.actor.getSnapshot().context.data.history.toArray().map((h) => ({ ...h }))
   }
 
+  /**
+   * The running summary of the older exchanges (what was said, condensed by the provider), and how
+   * many exchanges it covers; undefined until the history first outgrew its window.
+   */
+  summary(): { text: string; coversTurns: number } | undefined {
+    const s = this.actor.getSnapshot().context.data.summary
+    return s && { text: s.text, coversTurns: s.turns }
+  }
+
   items(): Record<string, number> {
     return { ...this.actor.getSnapshot().context.data.items }
   }
@@ -348,7 +370,7 @@ export class Conversation {
     return explainConversation(this.npc, data, lastRequest && { messages: lastRequest, lore: lastLore }, options)
   }
 
-  /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`, `action.requested`. */
+  /** Subscribe to machine events: `secret.unlocked`, `turn.delta`, `turn.completed`, `turn.retrying`, `request.sent`, `action.requested`, `summary.updated`, `summary.error`. */
   on<T extends ConversationEmitted['type']>(type: T, handler: (event: ConversationEvents[T]) => void): () => void {
     let set = this.#listeners.get(type)
     if (!set) this.#listeners.set(type, (set = new Set()))

@@ -5,7 +5,9 @@
  * Leaving a state ends its work: `preparing` and `deciding` stop what they invoked, and leaving
  * `calling` tells the conversation's one caller to abort the call, after which the caller never
  * reports on it; so a cancelled or ended turn can never be answered late. Timeouts are `after`
- * transitions; the game's decisions are events.
+ * transitions; the game's decisions are events. Between turns (entering `dispatch`), a history
+ * that outgrew its window starts a background summary call (running-summary.ts, summariser.ts):
+ * its answer is a context update whenever it lands, and `ended` cancels it.
  */
 import { and, assertEvent, assign, emit, enqueueActions, sendTo, setup } from 'xstate'
 import type { Npc, NpcAction } from '../content/schema.ts'
@@ -27,6 +29,8 @@ import { commitTurn, failTurn, giveItem, setFlag, setVar, type ConversationData 
 import { applyVarEffects } from '../vars/values.ts'
 import type { VarValue } from '../content/schema.ts'
 import { describeFailure, type TurnFailure, type TurnOutcome } from './results.ts'
+import { backoffTurns, dueSpan, idleSummaryJob, mayStart, spanRequest, withSummary, type SummaryJob } from './running-summary.ts'
+import { summariserActor, type SummaryCall, type SummaryEvent } from './summariser.ts'
 
 export interface QueuedLine {
   id: number
@@ -66,6 +70,9 @@ export interface ConversationContext {
   lastRequest: GlmMessage[] | undefined
   /** Ids of the lore chunks in that call. */
   lastLore: string[]
+  /** The running summary's background call (running-summary.ts). */
+  summaries: SummaryJob
+  summaryTimeoutMs: number
 }
 
 export interface ConversationInput {
@@ -75,6 +82,8 @@ export interface ConversationInput {
   embeddings?: EmbeddingOptions | undefined
   userId?: string | undefined
   data: ConversationData
+  /** A summary call still unanswered after this long is given up and retried later (default 60 s). */
+  summaryTimeoutMs?: number | undefined
 }
 
 export type ConversationEvent =
@@ -86,6 +95,7 @@ export type ConversationEvent =
   | { type: 'turn.cancel'; id: number }
   | { type: 'action.resolve'; callId: string; outcome: ActionOutcome }
   | CallEvent
+  | SummaryEvent
 
 export type ConversationEmitted =
   | { type: 'request.sent'; id: number; messages: GlmMessage[]; lore: string[] }
@@ -95,6 +105,10 @@ export type ConversationEmitted =
   | { type: 'turn.rejected'; id: number; reason: 'ended' | 'aborted' }
   | { type: 'secret.unlocked'; secret: string; by: 'give' | 'flag' | 'var' | 'turn' | 'action' }
   | { type: 'action.requested'; id: number; call: ActionCall }
+  /** Older exchanges were folded into the running summary: it now covers `turns` exchanges. */
+  | { type: 'summary.updated'; turns: number }
+  /** A summary call failed or timed out; nothing is lost, and it is tried again `retryInTurns` turns later. */
+  | { type: 'summary.error'; attempt: number; retryInTurns: number; error: TurnFailure }
 
 
 /** Conditions as the turn's carried-out actions left them: gifts as they are now, flags with the effects so far. */
@@ -147,6 +161,14 @@ function unlockFromVars(npc: ConversationContext['npc'], data: ConversationData,
   return out
 }
 
+/** The summary call to start now, if one is due and may start (none in flight, past any backoff). */
+function summaryToStart(context: ConversationContext, data: ConversationData, job: SummaryJob): SummaryCall | undefined {
+  if (!context.provider.summarize || !mayStart(job, data)) return undefined
+  const span = dueSpan(context.npc, data)
+  if (!span) return undefined
+  return { provider: context.provider, span, request: spanRequest(context.npc, data, span, context.userId), timeoutMs: context.summaryTimeoutMs }
+}
+
 export const conversationMachine = setup({
   types: {
     context: {} as ConversationContext,
@@ -154,7 +176,7 @@ export const conversationMachine = setup({
     input: {} as ConversationInput,
     emitted: {} as ConversationEmitted,
   },
-  actors: { call: callActor, lore: loreActor, decide: decideActor },
+  actors: { call: callActor, lore: loreActor, decide: decideActor, summarise: summariserActor },
   delays: {
     actionTimeout: ({ context }) => context.actions.timeoutMs ?? 10_000,
   },
@@ -330,6 +352,38 @@ export const conversationMachine = setup({
       for (const q of context.queue) enqueue.emit({ type: 'turn.rejected', id: q.id, reason: 'ended' })
       enqueue.assign({ queue: [] })
     }),
+    /** Between turns: fold the oldest exchanges into the running summary if the window overflows. */
+    startSummary: enqueueActions(({ context, enqueue }) => {
+      const call = summaryToStart(context, context.data, context.summaries)
+      if (!call) return
+      enqueue.assign({ summaries: { ...context.summaries, pending: call.span } })
+      enqueue.sendTo('summariser', { type: 'summarise', call })
+    }),
+    /** A summary landed: it covers a known span of an append-only history, so it applies whatever was said since. */
+    applySummary: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'summary.done')
+      if (context.summaries.pending?.to !== event.span.to) return
+      const data = withSummary(context.npc, context.data, event.span, event.text) ?? context.data
+      const call = summaryToStart(context, data, idleSummaryJob)
+      enqueue.assign({ data, summaries: call ? { ...idleSummaryJob, pending: call.span } : idleSummaryJob })
+      if (data !== context.data) enqueue.emit({ type: 'summary.updated', turns: data.summary!.turns })
+      // The talk may have outgrown the window again while this one was written.
+      if (call) enqueue.sendTo('summariser', { type: 'summarise', call })
+    }),
+    /** Nothing is lost: the window stays trimmed as before, and the fold is tried again some turns later. */
+    summaryFailed: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'summary.failed')
+      if (context.summaries.pending?.to !== event.span.to) return
+      const failures = context.summaries.failures + 1
+      const wait = backoffTurns(failures)
+      enqueue.assign({ summaries: { pending: undefined, failures, retryAtTurn: context.data.turns + wait } })
+      enqueue.emit({ type: 'summary.error', attempt: failures, retryInTurns: wait, error: describeFailure(event.error) })
+    }),
+    cancelSummary: enqueueActions(({ context, enqueue }) => {
+      if (!context.summaries.pending) return
+      enqueue.sendTo('summariser', { type: 'cancel' })
+      enqueue.assign({ summaries: { ...context.summaries, pending: undefined } })
+    }),
     rejectLine: emit(({ event }) => {
       assertEvent(event, 'player.say')
       return { type: 'turn.rejected' as const, id: event.id, reason: 'ended' as const }
@@ -337,18 +391,24 @@ export const conversationMachine = setup({
   },
 }).createMachine({
   id: 'conversation',
-  context: ({ input }) => ({ ...input, embeddings: input.embeddings, userId: input.userId, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [] }),
-  invoke: { id: 'caller', src: 'call' },
+  context: ({ input }) => ({ ...input, embeddings: input.embeddings, userId: input.userId, actions: input.actions ?? {}, queue: [], turn: undefined, lastRequest: undefined, lastLore: [], summaries: idleSummaryJob, summaryTimeoutMs: input.summaryTimeoutMs ?? 60_000 }),
+  invoke: [
+    { id: 'caller', src: 'call' },
+    { id: 'summariser', src: 'summarise' },
+  ],
   initial: 'dispatch',
   on: {
     'game.give': { actions: 'give' },
     'game.flag': { actions: 'flag' },
     'game.var': { actions: 'setVar' },
     'game.end': { actions: { type: 'abandonTurn', params: { reason: 'ended' } }, target: '.ended' },
+    'summary.done': { actions: 'applySummary' },
+    'summary.failed': { actions: 'summaryFailed' },
   },
   states: {
     /** Answers the queued lines in order, once a turn is done. */
     dispatch: {
+      entry: 'startSummary',
       always: [
         { guard: 'queueEmpty', target: 'awaiting' },
         { guard: { type: 'isEmptyLine', params: head }, actions: [{ type: 'answerNudge', params: head }, 'dropHead'], target: 'dispatch', reenter: true },
@@ -478,7 +538,7 @@ export const conversationMachine = setup({
       },
     },
     ended: {
-      entry: 'rejectQueue',
+      entry: ['rejectQueue', 'cancelSummary'],
       on: {
         'player.say': { actions: 'rejectLine' },
         // Already ended: nothing to end again (the conversation says so to the game).

@@ -5,14 +5,20 @@ import { ParleyError } from '../errors.ts'
 import { History, exchangeProblem } from '../prompt/history.ts'
 import { newlyUnlocked, type ConversationData } from './state.ts'
 import { adaptVars, varsVersion } from '../vars/values.ts'
+import { clipToTokens } from '../prompt/summary.ts'
+import { summariesOn } from './running-summary.ts'
 
 export const SNAPSHOT_FORMAT = 'parley.conversation'
-/** 2 added `vars` and `vars_version`; version 1 saves (before variables) still restore, at the defaults. */
-export const SNAPSHOT_VERSION = 2
+/**
+ * 2 added `vars` and `vars_version`; version 1 saves (before variables) still restore, at the
+ * defaults. 3 added `summary` (the running summary of older exchanges); earlier saves restore
+ * without one, and one is written in the background once the history outgrows its window.
+ */
+export const SNAPSHOT_VERSION = 3
 
 const snapshotSchema = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT),
-  version: z.union([z.literal(1), z.literal(SNAPSHOT_VERSION)]),
+  version: z.union([z.literal(1), z.literal(2), z.literal(SNAPSHOT_VERSION)]),
   npc: z.string().min(1),
   state: z.enum(['awaiting', 'ended']),
   history: z
@@ -35,6 +41,8 @@ const snapshotSchema = z.strictObject({
   fresh: z.array(z.string()),
   turns: z.int().min(0),
   failures: z.int().min(0),
+  /** The running summary: its text, and the history entries and exchanges it covers. */
+  summary: z.strictObject({ text: z.string().min(1).max(100_000), covers_entries: z.int().min(0), covers_turns: z.int().min(0) }).optional(),
 })
 
 /** A save game: plain JSON, safe to store anywhere and to send to a client. */
@@ -56,6 +64,7 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     fresh: [...data.fresh],
     turns: data.turns,
     failures: data.failures,
+    ...(data.summary && { summary: { text: data.summary.text, covers_entries: data.summary.covers, covers_turns: data.summary.turns } }),
   }
 }
 
@@ -74,9 +83,13 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
   if (s.npc !== npc.id) throw new ParleyError('snapshot_wrong_npc', `this snapshot belongs to NPC "${s.npc}", not "${npc.id}"`)
   const problem = exchangeProblem(s.history)
   if (problem) throw new ParleyError('snapshot_invalid', `snapshot history is not whole exchanges: ${problem}`)
+  const history = History.from(s.history)
+  if (s.summary && !(s.summary.covers_entries <= history.length && history.isExchangeStart(s.summary.covers_entries))) {
+    throw new ParleyError('snapshot_invalid', `snapshot summary.covers_entries (${s.summary.covers_entries}) is not the start of an exchange in its history`)
+  }
   const secretIds = new Set(npc.secrets.map((x) => x.id))
   const data: ConversationData = {
-    history: History.from(s.history),
+    history,
     items: Object.fromEntries(Object.entries(s.items).filter(([id, n]) => npc.items[id] && n > 0)),
     flags: s.flags,
     // Unknown names dropped, values of a changed kind back to their default, numbers clamped to new bounds.
@@ -86,6 +99,8 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
     fresh: s.fresh.filter((id) => secretIds.has(id)),
     turns: s.turns,
     failures: s.failures,
+    // Held to the NPC file's budget as it is now, so the prompt stays bounded; dropped where the file turned summaries off.
+    ...(s.summary && summariesOn(npc) && { summary: { text: clipToTokens(s.summary.text, npc.history.summary_tokens), covers: s.summary.covers_entries, turns: s.summary.covers_turns } }),
   }
   const again = newlyUnlocked(npc, data)
   return { data: again.length ? { ...data, unlocked: [...data.unlocked, ...again] } : data, ended: s.state === 'ended' }

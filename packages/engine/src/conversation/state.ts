@@ -8,6 +8,19 @@ import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
 import { History, type HistoryEntry } from '../prompt/history.ts'
 
+/**
+ * The older part of the conversation, condensed by the provider (`summarize`, purpose `history`):
+ * it stands in for the history entries before `covers`, so the prompt holds it and the exchanges
+ * after it. Built only from what was said and earlier summaries, never from a locked fact.
+ */
+export interface RunningSummary {
+  readonly text: string
+  /** History entries it covers, from the first; always the start of an exchange. */
+  readonly covers: number
+  /** The exchanges (turns) among them. */
+  readonly turns: number
+}
+
 /** Everything a conversation remembers. Plain data: it is what a snapshot saves. */
 export interface ConversationData {
   readonly history: History
@@ -23,6 +36,8 @@ export interface ConversationData {
   readonly turns: number
   /** Consecutive failed turns. */
   readonly failures: number
+  /** The running summary of older exchanges, once one was written. */
+  readonly summary?: RunningSummary | undefined
 }
 
 export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], vars: {}, unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }

@@ -97,6 +97,10 @@ const explain = z
     secrets: z.array(z.record(z.string(), z.unknown())).openapi({ description: 'Each secret with its condition tree: every leaf with its value now and its progress.' }),
     lore: z.array(z.record(z.string(), z.unknown())),
     actions: z.array(z.record(z.string(), z.unknown())),
+    summary: z
+      .object({ text: z.string(), coversTurns: z.number() })
+      .optional()
+      .openapi({ description: 'The running summary of older exchanges the next request carries (absent until the history first outgrew its window), and how many exchanges it covers.' }),
     next: z.object({ facts: z.array(z.string()), hints: z.array(z.string()), lore: z.array(z.string()), actions: z.array(z.string()), systemTokens: z.number() }),
     last: z.object({ facts: z.array(z.string()), lore: z.array(z.string()), promptTokens: z.number() }).nullable(),
   })

@@ -24,6 +24,8 @@ export interface ExplainFacts {
   readonly unlocked: readonly string[]
   /** Variables' values (absent for facts from before variables: then every one is at its default). */
   readonly vars?: Readonly<Record<string, VarValue>> | undefined
+  /** The running summary of older exchanges, once one was written. */
+  readonly summary?: { readonly text: string; readonly covers: number; readonly turns: number } | undefined
 }
 
 export interface VarExplanation {
@@ -78,6 +80,8 @@ export interface Explanation {
   secrets: SecretExplanation[]
   lore: LoreExplanation[]
   actions: ActionExplanation[]
+  /** The running summary the next request carries in its system message, and how many exchanges it covers. */
+  summary?: { text: string; coversTurns: number } | undefined
   next: {
     /** Secrets whose fact the system message carries, and those it carries only a hint of. */
     facts: string[]
@@ -86,7 +90,7 @@ export interface Explanation {
     lore: string[]
     /** Actions offered as tools. */
     actions: string[]
-    /** Estimated tokens of the system message, before the player's line and the history. */
+    /** Estimated tokens of the system message (the running summary included), before the player's line and the history. */
     systemTokens: number
   }
   last: { facts: string[]; lore: string[]; promptTokens: number } | null
@@ -96,13 +100,13 @@ export interface Explanation {
  * The system message's size changes only with unlocks, gifts and flags, whose arrays a conversation
  * replaces rather than edits; so the last count per NPC is reused while they are the same.
  */
-const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; tokens: number }>()
+const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; summary: unknown; tokens: number }>()
 
 function systemTokens(npc: Npc, facts: ExplainFacts): number {
   const hit = tokenCache.get(npc)
-  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars) return hit.tokens
-  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars }))
-  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, tokens })
+  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars && hit.summary === facts.summary) return hit.tokens
+  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary }))
+  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary, tokens })
   return tokens
 }
 
@@ -156,6 +160,7 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     secrets,
     lore,
     actions,
+    ...(facts.summary && { summary: { text: facts.summary.text, coversTurns: facts.summary.turns } }),
     next: {
       facts: secrets.filter((s) => s.next === 'fact').map((s) => s.id),
       hints: secrets.filter((s) => s.next === 'hint').map((s) => s.id),

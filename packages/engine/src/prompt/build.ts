@@ -10,7 +10,8 @@ import type { History } from './history.ts'
 export function buildMessages(npc: Npc, state: PromptState, history: History, playerLine: string): GlmMessage[] {
   const messages: GlmMessage[] = [{ role: 'system', content: systemMessage(npc, state) }, ...examples(npc)]
   // History entries are already GLM-shaped and immutable, so they are shared, not copied.
-  for (const entry of history.recent(npc.history.max_tokens)) messages.push(entry)
+  // A running summary stands in for the entries before `covers`: the window starts after it.
+  for (const entry of history.recent(npc.history.max_tokens, state.summary?.covers)) messages.push(entry)
   messages.push({ role: 'user', content: playerLine })
   return messages
 }
@@ -27,16 +28,16 @@ function examples(npc: Npc): readonly GlmMessage[] {
 }
 
 /**
- * The system message changes only when a gift, a flag, an unlock or the retrieved lore does, and
+ * The system message changes only when a gift, a flag, an unlock, the running summary or the retrieved lore does, and
  * those replace the state's arrays and objects; so the last text per NPC is reused while they are
  * the same.
  */
-const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; lore: unknown; text: string }>()
+const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; lore: unknown; summary: unknown; text: string }>()
 
 function systemMessage(npc: Npc, state: PromptState): string {
   const hit = systemCache.get(npc)
-  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.lore === state.lore) return hit.text
+  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.lore === state.lore && hit.summary === state.summary) return hit.text
   const text = buildSystemMessage(npc, state)
-  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, lore: state.lore, text })
+  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, lore: state.lore, summary: state.summary, text })
   return text
 }

@@ -60,3 +60,48 @@ describe('History.recent', () => {
     expect(history.recent(1000)).toHaveLength(4)
   })
 })
+
+describe('History, for a running summary', () => {
+  const tool = (i: number): HistoryEntry[] => [
+    { role: 'user', content: `第${i}句：请点灯` },
+    { role: 'assistant', content: '', tool_calls: [{ id: `c${i}`, type: 'function', function: { name: 'light', arguments: '{}' } }] },
+    { role: 'tool', content: '灯亮了', tool_call_id: `c${i}` },
+    { role: 'assistant', content: '灯点上了。' },
+  ]
+  const exchanges = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? tool(i) : exchange(i)))
+  const history = History.from(exchanges.flat())
+  const starts = exchanges.reduce<number[]>((acc, e, i) => [...acc, i === 0 ? 0 : acc[i - 1]! + exchanges[i - 1]!.length], [])
+
+  it('the window never reaches back before where the summary ends', () => {
+    for (const from of starts) {
+      const window = history.recent(10_000, from)
+      expect(window).toEqual(history.toArray().slice(from))
+      expect(history.recentTokens(10_000, from)).toBe(window.reduce((n, m) => n + messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0), 0))
+    }
+    expect(history.recent(180, starts[39]!)).toEqual(exchanges[39])
+  })
+
+  it('a fold point is always the start of an exchange, keeps the newest that fit, and never precedes the summary', () => {
+    for (const from of starts) {
+      for (const keep of [0, 50, 200, 800]) {
+        const point = history.foldPoint(from, keep)
+        expect(starts.includes(point) || point === history.length).toBe(true)
+        expect(point).toBeGreaterThanOrEqual(from)
+        expect(history.isExchangeStart(point)).toBe(true)
+        // The newest exchange is always kept; everything after the point is the newest whole exchanges within `keep`.
+        expect(point).toBeLessThanOrEqual(starts[39]!)
+        const kept = history.toArray().slice(point)
+        if (point < starts[39]! && point > from) expect(kept.reduce((n, m) => n + messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0), 0)).toBeLessThanOrEqual(keep)
+      }
+    }
+  })
+
+  it('fitsFrom says whether nothing after `from` is trimmed; slice and isExchangeStart see whole exchanges', () => {
+    expect(history.fitsFrom(100_000, 0)).toBe(true)
+    expect(history.fitsFrom(180, 0)).toBe(false)
+    expect(history.fitsFrom(180, history.length)).toBe(true)
+    expect(history.slice(starts[3]!, starts[5]!)).toEqual([...exchanges[3]!, ...exchanges[4]!])
+    expect(history.isExchangeStart(starts[3]! + 1)).toBe(false)
+    expect(History.empty.fitsFrom(10, 0)).toBe(true)
+  })
+})

@@ -14,6 +14,8 @@ interface Node {
   readonly messages: readonly HistoryEntry[]
   /** Estimated once, when recorded, so trimming never re-tokenizes old turns. */
   readonly tokens: number
+  /** The index of its first message in the whole history: where a running summary may end. */
+  readonly start: number
   readonly prev: Node | undefined
   /**
    * The window `recent` computed for this exchange as the newest, kept so that the next exchange
@@ -64,10 +66,12 @@ export class History {
   /** Adds entries; a player (`user`) entry starts a new exchange, anything else extends the last. */
   append(...entries: HistoryEntry[]): History {
     let last = this.#last
+    let index = this.length
     for (const e of entries) {
       const entry = copy(e)
-      if (entry.role === 'user' || !last) last = { messages: [entry], tokens: cost(entry), prev: last }
-      else last = { messages: [...last.messages, entry], tokens: last.tokens + cost(entry), prev: last.prev }
+      if (entry.role === 'user' || !last) last = { messages: [entry], tokens: cost(entry), start: index, prev: last }
+      else last = { messages: [...last.messages, entry], tokens: last.tokens + cost(entry), start: last.start, prev: last.prev }
+      index++
     }
     return new History(this.length + entries.length, last)
   }
@@ -85,14 +89,58 @@ export class History {
     return this.tail(this.length)
   }
 
-  /** The newest whole exchanges whose tokens fit the budget, oldest first. */
-  recent(budgetTokens: number): HistoryEntry[] {
-    return this.#last ? [...windowOf(this.#last, budgetTokens).entries] : []
+  /**
+   * The newest whole exchanges whose tokens fit the budget, oldest first; none before entry `from`
+   * (where a running summary ends: what it covers is not sent twice).
+   */
+  recent(budgetTokens: number, from = 0): HistoryEntry[] {
+    if (!this.#last) return []
+    const window = windowOf(this.#last, budgetTokens)
+    if (from === 0 || (window.nodes[0]?.start ?? from) >= from) return [...window.entries]
+    return window.nodes.filter((n) => n.start >= from).flatMap((n) => n.messages)
   }
 
-  /** The tokens of what `recent(budgetTokens)` keeps. */
-  recentTokens(budgetTokens: number): number {
-    return this.#last ? windowOf(this.#last, budgetTokens).tokens : 0
+  /** The tokens of what `recent(budgetTokens, from)` keeps. */
+  recentTokens(budgetTokens: number, from = 0): number {
+    if (!this.#last) return 0
+    const window = windowOf(this.#last, budgetTokens)
+    if (from === 0 || (window.nodes[0]?.start ?? from) >= from) return window.tokens
+    return window.nodes.reduce((sum, n) => (n.start >= from ? sum + n.tokens : sum), 0)
+  }
+
+  /** Whether every exchange from entry `from` on fits the budget (nothing of it would be trimmed). */
+  fitsFrom(budgetTokens: number, from: number): boolean {
+    if (!this.#last || from >= this.length) return true
+    const oldest = windowOf(this.#last, budgetTokens).nodes[0]
+    return oldest !== undefined && oldest.start <= from
+  }
+
+  /**
+   * Where the newest exchanges that fit `keepTokens` begin, never before `from`: folding
+   * `[from, foldPoint)` into a summary keeps whole exchanges, tool calls with their results. The
+   * newest exchange is always kept.
+   */
+  foldPoint(from: number, keepTokens: number): number {
+    let point = this.length
+    let tokens = 0
+    for (let node = this.#last; node && node.start >= from; node = node.prev) {
+      tokens += node.tokens
+      if (tokens > keepTokens && point < this.length) break
+      point = node.start
+    }
+    return Math.max(point, from)
+  }
+
+  /** Entries `[from, to)`, oldest first: whole exchanges when both are exchange starts. */
+  slice(from: number, to: number): HistoryEntry[] {
+    return this.tail(this.length - from).slice(0, Math.max(0, to - from))
+  }
+
+  /** Whether entry `index` begins an exchange (or is the end of the history). */
+  isExchangeStart(index: number): boolean {
+    if (index === this.length) return true
+    for (let node = this.#last; node; node = node.prev) if (node.start <= index) return node.start === index
+    return false
   }
 }
 

@@ -9,11 +9,13 @@ export interface PromptState {
   readonly vars?: Readonly<Record<string, number | string>> | undefined
   /** Lore retrieved for this turn (already filtered by unlock conditions). */
   readonly lore?: readonly string[] | undefined
+  /** The running summary of the conversation's older exchanges (what was said, condensed). */
+  readonly summary?: { readonly text: string; readonly covers: number } | undefined
 }
 
 const LABELS = {
-  zh: { lore: '【与玩家问题相关的背景资料（仅在相关时使用）】', known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
-  en: { lore: 'Background that may help with this question (use only if relevant):', known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
+  zh: { summary: '【此前谈话的摘要（更早的对话已浓缩如下，下面的对话接着它）】', lore: '【与玩家问题相关的背景资料（仅在相关时使用）】', known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
+  en: { summary: 'Summary of the earlier conversation (older exchanges, condensed; the messages below follow it):', lore: 'Background that may help with this question (use only if relevant):', known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
 }
 
 const hasCjk = (text: string) => /[\u3400-\u9fff]/.test(text)
@@ -48,6 +50,7 @@ export function buildSystemMessage(npc: Npc, state: PromptState): string {
   if (given.length) parts.push(`${l.items}${l === LABELS.zh ? '' : ' '}${given.join(l.sep)}`)
   const notes = [...state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n), ...varDescriptions(npc, state.vars)]
   if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
+  if (state.summary?.text) parts.push(`${l.summary}\n${state.summary.text}`)
   if (state.lore?.length) parts.push(`${l.lore}\n${state.lore.map((t) => `<<<\n${t}\n>>>`).join('\n')}`)
   return parts.join('\n\n')
 }

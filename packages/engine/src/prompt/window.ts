@@ -14,8 +14,9 @@ export function halvedWindow(npc: Npc, state: PromptState, history: History, pla
   const messages: GlmMessage[] = [{ role: 'system', content: buildSystemMessage(npc, { ...state, lore }) }]
   // Half of the window that was sent, not of the budget: a short history under a large budget
   // must shrink too, or the retry would send the same request again.
-  const sent = history.recentTokens(npc.history.max_tokens)
-  for (const entry of history.recent(Math.floor(sent / 2))) messages.push(entry)
+  const from = state.summary?.covers
+  const sent = history.recentTokens(npc.history.max_tokens, from)
+  for (const entry of history.recent(Math.floor(sent / 2), from)) messages.push(entry)
   messages.push({ role: 'user', content: playerLine })
   return messages
 }

@@ -42,12 +42,13 @@ export interface DemoRules {
 /**
  * The demo's rules, by NPC id. Paying earns the informant's trust, one point per 10 gold (counted
  * over every gift, so 5 and 5 make 10), up to 8: enough for the boss's location without the gem,
- * and the most money buys. A threat costs 3, down to the variable's floor.
+ * and the most money buys. A threat costs 2: one is enough for the informant to dislike the player
+ * (its description at -2), and all the gold still buys back the trust one threat lost.
  */
 export const DEMO_RULES: Record<string, DemoRules> = {
   informant: {
     rewards: { gold: { var: 'trust', per: 10, add: 1, upTo: 8 } },
-    deeds: { threaten: { var: 'trust', add: -3, label: '威胁 · Threaten', says: '你把刀拍在柜台上，压低声音威胁' } },
+    deeds: { threaten: { var: 'trust', add: -2, label: '威胁 · Threaten', says: '你把刀拍在柜台上，压低声音威胁' } },
   },
 }
 

@@ -68,7 +68,7 @@ function renderInventory() {
     label.textContent = `${item.id === 'red_gem' ? '◆' : '●'} ${item.name} ×${have}`
     const gives = document.createElement('span')
     gives.className = 'gives'
-    if (have >= PART && have > 1) {
+    if (have > PART) {
       const part = giveButton(item, PART, `交${PART}`)
       part.dataset.part = item.id
       gives.append(part)

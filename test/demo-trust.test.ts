@@ -172,6 +172,20 @@ describe('the demo plays the game: paying raises the informant\'s trust, threate
     expect(await trust()).toBe(DECL.default + 3 * REWARD.add + THREAT.add)
   })
 
+  it('a gift stands when its reward is refused: the answer says the gold went over and why trust did not move', async () => {
+    const { game, cookie, id, trust } = await started()
+    // The engine refuses the game's vars call (as it would for a conversation ended meanwhile).
+    const refusing = (r: Request) => (r.method === 'POST' && new URL(r.url).pathname.endsWith('/vars') ? Promise.resolve(Response.json({ error: { code: 'conversation_ended', message: 'ended' } }, { status: 409 })) : game.handler(r))
+    const path = `/demo/conversations/${id}/give`
+    const r = await answerGameRoute(new Request(`http://demo.test${path}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ item: PAID_WITH, count: REWARD.per }) }), path, { handler: refusing, npcs: new Map([[NPC.id, NPC]]), gameKey: GAME_KEY, limits: { maxBytes: 4096, timeoutMs: 1000 } })
+    const body = await r.json()
+    expect(r.status).toBe(200)
+    expect(body.rewardRefused).toBe('conversation_ended')
+    expect(body.moved).toBeUndefined()
+    expect(body.conversation.items[PAID_WITH]).toBe(REWARD.per)
+    expect(await trust()).toBe(DECL.default)
+  })
+
   it('the inventory route tells the page which deeds it may offer', async () => {
     const { game, cookie, id } = await started()
     const inv = await game.page(cookie, `/demo/conversations/${id}/inventory`)

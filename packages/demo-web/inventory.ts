@@ -89,11 +89,16 @@ export async function handOver(request: Request, npcs: ReadonlyMap<string, Npc>,
     if (count > left) throw new HttpProblem(409, 'not_enough_items', left > 0 ? `you have only ${left} ${name} left, not ${count}` : `you have no ${name} left to give`)
     const given = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/items`, { item: body.item, count, max: owned })
     if (given.status !== 200) throw new HttpProblem(given.status, given.json?.error?.code ?? 'internal', given.json?.error?.message ?? 'the gift failed')
-    // A gift the game rewards moves a variable it owns (the informant's trust: deeds.ts).
-    const reward = await applyMove(rewardMove(npc, body.item, before, count, view.vars), id, gameCall)
+    // A gift the game rewards moves a variable it owns (the informant's trust: deeds.ts). The gift
+    // is made by now: should the reward be refused (the conversation ended meanwhile), the answer
+    // still says the gift happened, and why trust did not move.
+    const reward = await applyMove(rewardMove(npc, body.item, before, count, view.vars), id, gameCall).catch((e: unknown) => {
+      if (!(e instanceof HttpProblem)) throw e
+      return { unlocked: [] as string[], conversation: undefined, moved: undefined, refused: e.code }
+    })
     const conversation = reward.conversation ?? given.json.conversation
     const after = { ...view, items: conversation.items, flags: conversation.flags }
-    return { unlocked: [...given.json.unlocked, ...reward.unlocked], conversation, ...(reward.moved && { moved: reward.moved }), inventory: holdings(npc, after) }
+    return { unlocked: [...given.json.unlocked, ...reward.unlocked], conversation, ...(reward.moved && { moved: reward.moved }), ...('refused' in reward && { rewardRefused: reward.refused }), inventory: holdings(npc, after) }
   })
 }
 

@@ -51,7 +51,7 @@ export const api = {
   /** A signed save: the server refuses it back if anything in it was changed. */
   save: (id: string) => parley.save(id) as Promise<unknown>,
   /** The game (the demo server) hands the item over for the player, if the player has it. */
-  give: (id: string, item: string, count: number) => demo<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory; moved?: Moved }>(`/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }),
+  give: (id: string, item: string, count: number) => demo<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory; moved?: Moved; rewardRefused?: string }>(`/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }),
   /** A deed (threatening): the page names it, the game decides what it does. */
   deed: (id: string, deed: string) => demo<{ says: string; moved: Moved; unlocked: string[]; conversation: ConversationView; inventory: Inventory }>(`/conversations/${id}/deed`, { method: 'POST', body: JSON.stringify({ deed }) }),
   inventory: (id: string) => demo<Inventory>(`/conversations/${id}/inventory`),

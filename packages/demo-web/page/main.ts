@@ -201,10 +201,10 @@ async function say(text: string) {
 async function give(item: string, count: number) {
   if (ended) return
   try {
-    const { unlocked, conversation, inventory: after, moved } = await api.give(conversationId, item, count)
+    const { unlocked, conversation, inventory: after, moved, rewardRefused } = await api.give(conversationId, item, count)
     inventory = after
     const name = npc.items.find((i) => i.id === item)?.name ?? item
-    line('system', `你把${name}×${count}交给了${npc.name}${movedNote(moved)}`)
+    line('system', `你把${name}×${count}交给了${npc.name}${movedNote(moved)}${rewardRefused ? ` · (the game could not reward it: ${rewardRefused})` : ''}`)
     renderInventory()
     renderBackstage(conversation, unlocked)
     celebrate(unlocked)

@@ -112,6 +112,7 @@ describe.skipIf(!CHROMIUM)('browser e2e: the informant demo', () => {
         expect(tip).toContain('北边的废墟')
         expect(tip).not.toContain(BOSS)
         await shot('gold-bribe')
+        await page.locator('#backstage').screenshot({ path: join(dir, `${String(++n).padStart(2, '0')}-panel-after-bribe.png`) })
 
         await say('有没有去北边的废墟的地图？')
         await page.locator('#inventory').getByText('北边的废墟的地图').waitFor()

@@ -359,7 +359,8 @@ describe('save games', () => {
     c.give('red_gem')
     c.give('gold', 50)
     const saved = c.snapshot()
-    const edited = editedInformant((y) => y.replace('id: boss_location', 'id: boss_whereabouts').replace(/  - id: bandit_hideout[\s\S]*?(?=actions:)/, ''))
+    // Renamed as a designer would: the secret and every condition that names it.
+    const edited = editedInformant((y) => y.replaceAll(/\bboss_location\b/g, 'boss_whereabouts').replace(/  - id: bandit_hideout[\s\S]*?(?=actions:)/, ''))
     const again = restoreConversation(edited, saved, { provider: provider() })
     expect(again.unlocked()).toEqual(['boss_whereabouts'])
     await again.say('BOSS在哪')

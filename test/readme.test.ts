@@ -66,7 +66,7 @@ describe('the README\'s TypeScript', () => {
   const examples = [...README.matchAll(EXAMPLE)].map((m) => ({ file: m[1]!, body: m[2]! }))
 
   it('every ts block is an example file, copied exactly (node scripts/readme-examples.mjs rewrites them)', () => {
-    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/client.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts'])
+    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/client.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts', 'docs/examples/trust.ts'])
     expect((README.match(/```ts\n/g) ?? []).length).toBe(examples.length)
     for (const e of examples) expect(e.body, `${e.file} differs from README.md`).toBe(readFileSync(`${ROOT}${e.file}`, 'utf8').replace(/\n*$/, '\n'))
   })
@@ -125,6 +125,15 @@ describe('the README\'s TypeScript', () => {
     expect(r.stdout).toContain('透子的线人: 拿好了。')
     expect(r.stdout).toContain("status: 'done'")
     expect(r.stdout).toContain("reason: 'not today'")
+  })
+
+  it('the trust example prints what the README shows after it: deeds move trust within bounds, the description follows, 8 opens the boss without the gem', async () => {
+    const shown = /<!-- example: docs\/examples\/trust\.ts -->\n```ts\n[\s\S]*?```\n\n```\n([\s\S]*?)```/.exec(README)
+    expect(shown).not.toBeNull()
+    const r = await example('docs/examples/trust.ts', ROOT)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toBe(shown![1])
   })
 
   it('the lore example embeds with GLM embedding-3 and names the lore it sent', async () => {

@@ -1,14 +1,16 @@
 /**
  * The demo server plays the game, and the game owns the player's inventory. Each conversation is
  * a new game with its NPC: the player starts with the NPC's starting set (the informant: the
- * seed's one red gem and 50 gold; any other NPC: one of each item it declares), less what the
+ * seed's one red gem and 100 gold; any other NPC: one of each item it declares), less what the
  * engine records as given, plus what the NPC handed over (an action's flag). The page asks for a
- * gift; this module checks the player has it and gives it through the engine's game route, with
- * `max` so the engine refuses atomically if two gifts race. Nothing here trusts the page.
+ * gift or a deed; this module checks the player has the gift and gives it through the engine's
+ * game route, with `max` so the engine refuses atomically if two gifts race, and lets deeds.ts
+ * move the variables the game owns. Nothing here trusts the page.
  */
 import type { Npc } from '@parley/engine'
 import { HttpProblem, readJson } from '@parley/engine/http'
 import { z } from 'zod'
+import { deedMove, deedsFor, rewardMove, serially, type Move } from './deeds.ts'
 
 export interface NpcInventory {
   /** What the player holds when a conversation with this NPC starts. */
@@ -18,16 +20,9 @@ export interface NpcInventory {
 }
 
 /** The demo's configuration: the informant as in the seed; other NPCs get one of each declared item. */
-export const DEMO_INVENTORY: Record<string, { start: Record<string, number>; handOvers?: Record<string, string>; deeds?: Record<string, Deed> }> = {
-  // Paying earns the informant's trust: one point for every 10 gold handed over.
-  informant: { start: { red_gem: 1, gold: 50 }, handOvers: { gave_map: '北边的废墟的地图' }, deeds: { gold: { var: 'trust', per: 10, add: 1 } } },
-}
-
-/** A gift the game rewards: every `per` of the item given adds `add` to a game-owned variable. */
-export interface Deed {
-  var: string
-  per: number
-  add: number
+export const DEMO_INVENTORY: Record<string, { start: Record<string, number>; handOvers?: Record<string, string> }> = {
+  // The seed's gem and 50 gold, and 50 more: enough to buy the informant's trust (deeds.ts) as a second way to the boss.
+  informant: { start: { red_gem: 1, gold: 100 }, handOvers: { gave_map: '北边的废墟的地图' } },
 }
 
 export function inventoryFor(npc: Npc): NpcInventory {
@@ -47,6 +42,8 @@ export interface GameView {
 export interface InventoryView {
   items: Array<{ id: string; name: string; count: number }>
   received: string[]
+  /** Deeds the page may offer besides giving (the game decides what each does). */
+  deeds: Array<{ id: string; label: string }>
 }
 
 export function holdings(npc: Npc, view: GameView): InventoryView {
@@ -57,10 +54,11 @@ export function holdings(npc: Npc, view: GameView): InventoryView {
     return left > 0 && Object.hasOwn(npc.items, id) ? [{ id, name: npc.items[id]!.name, count: left }] : []
   })
   const received = [...inv.handOvers].filter(([flag]) => view.flags.includes(flag)).map(([, thing]) => thing)
-  return { items, received }
+  return { items, received, deeds: deedsFor(npc) }
 }
 
 const giveBody = z.strictObject({ item: z.string().min(1).max(100), count: z.int().min(1).max(1_000_000).optional() })
+const deedBody = z.strictObject({ deed: z.string().min(1).max(64) })
 
 /**
  * `gameCall(method, path, body?)` calls the engine's handler as the game, acting for the player
@@ -80,36 +78,52 @@ export async function readInventory(npcs: ReadonlyMap<string, Npc>, id: string, 
 export async function handOver(request: Request, npcs: ReadonlyMap<string, Npc>, id: string, gameCall: GameCall, limits: { maxBytes: number; timeoutMs: number }) {
   const body = await readJson(request, giveBody, limits)
   const count = body.count ?? 1
-  const { npc, view } = await readInventory(npcs, id, gameCall)
-  const inv = inventoryFor(npc)
-  const owned = inv.start.get(body.item) ?? 0
-  const name = Object.hasOwn(npc.items, body.item) ? npc.items[body.item]!.name : body.item
-  if (owned === 0) throw new HttpProblem(409, 'not_in_inventory', `you have no ${name} to give`)
-  const left = owned - (Object.hasOwn(view.items, body.item) ? view.items[body.item]! : 0)
-  if (count > left) throw new HttpProblem(409, 'not_enough_items', left > 0 ? `you have only ${left} ${name} left, not ${count}` : `you have no ${name} left to give`)
-  const given = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/items`, { item: body.item, count, max: owned })
-  if (given.status !== 200) throw new HttpProblem(given.status, given.json?.error?.code ?? 'internal', given.json?.error?.message ?? 'the gift failed')
-  const after = { ...view, items: given.json.conversation.items, flags: given.json.conversation.flags }
-  const earned = await rewardDeed(npc, view, body.item, count, id, gameCall)
-  return { ...given.json, unlocked: [...given.json.unlocked, ...earned], inventory: holdings(npc, after) }
+  return serially(id, async () => {
+    const { npc, view } = await readInventory(npcs, id, gameCall)
+    const inv = inventoryFor(npc)
+    const owned = inv.start.get(body.item) ?? 0
+    const name = Object.hasOwn(npc.items, body.item) ? npc.items[body.item]!.name : body.item
+    if (owned === 0) throw new HttpProblem(409, 'not_in_inventory', `you have no ${name} to give`)
+    const before = Object.hasOwn(view.items, body.item) ? view.items[body.item]! : 0
+    const left = owned - before
+    if (count > left) throw new HttpProblem(409, 'not_enough_items', left > 0 ? `you have only ${left} ${name} left, not ${count}` : `you have no ${name} left to give`)
+    const given = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/items`, { item: body.item, count, max: owned })
+    if (given.status !== 200) throw new HttpProblem(given.status, given.json?.error?.code ?? 'internal', given.json?.error?.message ?? 'the gift failed')
+    // A gift the game rewards moves a variable it owns (the informant's trust: deeds.ts). The gift
+    // is made by now: should the reward be refused (the conversation ended meanwhile), the answer
+    // still says the gift happened, and why trust did not move.
+    const reward = await applyMove(rewardMove(npc, body.item, before, count, view.vars), id, gameCall).catch((e: unknown) => {
+      if (!(e instanceof HttpProblem)) throw e
+      return { unlocked: [] as string[], conversation: undefined, moved: undefined, refused: e.code }
+    })
+    const conversation = reward.conversation ?? given.json.conversation
+    const after = { ...view, items: conversation.items, flags: conversation.flags }
+    return { unlocked: [...given.json.unlocked, ...reward.unlocked], conversation, ...(reward.moved && { moved: reward.moved }), ...('refused' in reward && { rewardRefused: reward.refused }), inventory: holdings(npc, after) }
+  })
+}
+
+/** The page asks to do a deed (threaten the informant); the game decides what it does to the variables it owns. */
+export async function doDeed(request: Request, npcs: ReadonlyMap<string, Npc>, id: string, gameCall: GameCall, limits: { maxBytes: number; timeoutMs: number }) {
+  const body = await readJson(request, deedBody, limits)
+  return serially(id, async () => {
+    const { npc, view } = await readInventory(npcs, id, gameCall)
+    const move = deedMove(npc, body.deed, view.vars)
+    const done = await applyMove(move, id, gameCall)
+    // A deed at the variable's floor changes nothing, but the page still shows the conversation as it is.
+    const conversation = done.conversation ?? view
+    return { deed: body.deed, says: move.says, moved: { var: move.var, from: move.from, to: move.to }, unlocked: done.unlocked, conversation, inventory: holdings(npc, { ...view, items: conversation.items, flags: conversation.flags }) }
+  })
 }
 
 /**
- * The game's side of a deed: a gift it rewards moves a variable the game owns (the informant's
- * trust), through the game's own route, so the model never has a say in it. Returns what that unlocked.
+ * Sets the variable the game decided on through the engine's game route (game key: the model and
+ * the page never reach it). Nothing to change, nothing sent. A refusal is the caller's error.
  */
-async function rewardDeed(npc: Npc, view: GameView, item: string, count: number, id: string, gameCall: GameCall): Promise<string[]> {
-  const config = Object.hasOwn(DEMO_INVENTORY, npc.id) ? DEMO_INVENTORY[npc.id] : undefined
-  const deed = config?.deeds && Object.hasOwn(config.deeds, item) ? config.deeds[item]! : undefined
-  const decl = deed && Object.hasOwn(npc.vars, deed.var) ? npc.vars[deed.var]! : undefined
-  if (!deed || !decl || 'one_of' in decl) return []
-  const before = Object.hasOwn(view.items, item) ? view.items[item]! : 0
-  const steps = Math.floor((before + count) / deed.per) - Math.floor(before / deed.per)
-  const now = typeof view.vars?.[deed.var] === 'number' ? (view.vars[deed.var] as number) : decl.default
-  const value = Math.min(decl.max ?? Infinity, Math.max(decl.min ?? -Infinity, now + steps * deed.add))
-  if (steps === 0 || value === now) return []
-  const set = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/vars`, { name: deed.var, value })
-  return set.status === 200 ? (set.json.unlocked as string[]) : []
+async function applyMove(move: Move | undefined, id: string, gameCall: GameCall): Promise<{ unlocked: string[]; conversation?: any; moved?: Move }> {
+  if (!move || move.to === move.from) return { unlocked: [] }
+  const set = await gameCall('POST', `/conversations/${encodeURIComponent(id)}/vars`, { name: move.var, value: move.to })
+  if (set.status !== 200) throw new HttpProblem(set.status, set.json?.error?.code ?? 'internal', set.json?.error?.message ?? 'the game could not set the variable')
+  return { unlocked: set.json.unlocked as string[], conversation: set.json.conversation, moved: move }
 }
 
 export interface GameRouteOptions {
@@ -121,7 +135,7 @@ export interface GameRouteOptions {
 }
 
 /**
- * The game's routes for its own page (`/demo/conversations/:id/inventory` and `…/give`), shared
+ * The game's routes for its own page (`/demo/conversations/:id/inventory`, `…/give` and `…/deed`), shared
  * by the demo server and `parley dev`. Host and Origin checks are the caller's, before this.
  */
 export async function answerGameRoute(request: Request, path: string, o: GameRouteOptions): Promise<Response> {
@@ -139,7 +153,7 @@ export async function answerGameRoute(request: Request, path: string, o: GameRou
   }
   try {
     if (!cookie) throw new HttpProblem(404, 'not_found', 'no such conversation')
-    const m = /^\/demo\/conversations\/([0-9a-f]{32})\/(inventory|give)$/.exec(path)
+    const m = /^\/demo\/conversations\/([0-9a-f]{32})\/(inventory|give|deed)$/.exec(path)
     if (!m) throw new HttpProblem(404, 'not_found', 'not found')
     const [, id, what] = m as unknown as [string, string, string]
     if (what === 'inventory' && request.method === 'GET') {
@@ -147,6 +161,7 @@ export async function answerGameRoute(request: Request, path: string, o: GameRou
       return Response.json(holdings(npc, view))
     }
     if (what === 'give' && request.method === 'POST') return Response.json(await handOver(request, o.npcs, id, gameCall, o.limits))
+    if (what === 'deed' && request.method === 'POST') return Response.json(await doDeed(request, o.npcs, id, gameCall, o.limits))
     throw new HttpProblem(405, 'method_not_allowed', `${request.method} is not allowed here`)
   } catch (error) {
     if (!(error instanceof HttpProblem)) throw error

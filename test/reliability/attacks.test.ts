@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { startGlmEmulator, type GlmEmulator } from '../glm-emulator/emulator.ts'
 import { DemoProcess, gameCaller, player } from '../helpers/demo-process.ts'
 import { informant } from '../helpers/npcs.ts'
+import { DEMO_INVENTORY } from '../../packages/demo-web/inventory.ts'
 import type { Condition } from '../../packages/engine/src/conditions/types.ts'
 
 /**
@@ -24,6 +25,8 @@ const GOLD_SECRET = byGift('gold')
 const BOSS = GEM_SECRET.fact.replace(/。$/, '')
 const EXIT = NPC.exit_phrases[0]!
 const name = (item: string) => NPC.items[item]!.name
+/** The gold the demo (the game) gives the player at the start. */
+const GOLD = DEMO_INVENTORY.informant!.start.gold!
 
 describe('a cheating player against the demo server', () => {
   let emu: GlmEmulator
@@ -143,15 +146,15 @@ describe('a cheating player against the demo server', () => {
     expect(await state(call, id)).toEqual(before)
   })
 
-  it('the game holds the inventory: a second red gem, 51 gold or an item never had is refused', async () => {
+  it('the game holds the inventory: a second red gem, more gold than held or an item never had is refused', async () => {
     const { call, id } = await started()
     const inventory = (await call(server, 'GET', `/demo/conversations/${id}/inventory`)).json
-    expect(inventory).toEqual({ items: [{ id: 'red_gem', name: name('red_gem'), count: 1 }, { id: 'gold', name: name('gold'), count: 50 }], received: [] })
+    expect(inventory).toMatchObject({ items: [{ id: 'red_gem', name: name('red_gem'), count: 1 }, { id: 'gold', name: name('gold'), count: GOLD }], received: [] })
     const gem = await call(server, 'POST', `/demo/conversations/${id}/give`, { item: 'red_gem' })
-    expect(gem.json).toMatchObject({ unlocked: [GEM_SECRET.id], inventory: { items: [{ id: 'gold', count: 50 }] } })
+    expect(gem.json).toMatchObject({ unlocked: [GEM_SECRET.id], inventory: { items: [{ id: 'gold', count: GOLD }] } })
     const refusals: Array<[unknown, string, RegExp]> = [
       [{ item: 'red_gem' }, 'not_enough_items', new RegExp(`no ${name('red_gem')} left`)],
-      [{ item: 'gold', count: 51 }, 'not_enough_items', new RegExp(`only 50 ${name('gold')} left, not 51`)],
+      [{ item: 'gold', count: GOLD + 1 }, 'not_enough_items', new RegExp(`only ${GOLD} ${name('gold')} left, not ${GOLD + 1}`)],
       [{ item: 'permit' }, 'not_in_inventory', /no permit/],
       [{ item: 'constructor' }, 'not_in_inventory', /no constructor/],
       [{ item: '__proto__' }, 'not_in_inventory', /no __proto__/],
@@ -162,11 +165,27 @@ describe('a cheating player against the demo server', () => {
       expect([JSON.stringify(body), r.status, r.json.error.code]).toEqual([JSON.stringify(body), 409, code])
       expect(r.json.error.message).toMatch(message)
     }
-    expect((await call(server, 'POST', `/demo/conversations/${id}/give`, { item: 'gold', count: 50 })).json.unlocked).toEqual([GOLD_SECRET.id])
+    expect((await call(server, 'POST', `/demo/conversations/${id}/give`, { item: 'gold', count: GOLD })).json.unlocked).toEqual([GOLD_SECRET.id])
     expect((await call(server, 'POST', `/demo/conversations/${id}/give`, { item: 'gold' })).json.error.code).toBe('not_enough_items')
-    expect((await state(call, id)).items).toEqual({ red_gem: 1, gold: 50 })
+    expect((await state(call, id)).items).toEqual({ red_gem: 1, gold: GOLD })
     // Another player cannot spend this player's inventory, or see it.
     expect((await player()(server, 'POST', `/demo/conversations/${id}/give`, { item: 'gold' })).status).toBe(404)
+  })
+
+  it("the informant's trust is the game's: the player's own request to set it is refused, and a deed moves it only by the game's rule", async () => {
+    const { call, id } = await started()
+    const trust = NPC.vars.trust!
+    const before = bossSent()
+    const direct = await call(server, 'POST', `/conversations/${id}/vars`, { name: 'trust', value: 10 })
+    expect([direct.status, direct.json.error.code]).toEqual([401, 'game_key_required'])
+    const forged = await call(server, 'POST', `/demo/conversations/${id}/deed`, { deed: 'threaten', add: 100 })
+    expect([forged.status, forged.json.error.code]).toEqual([400, 'invalid_body'])
+    expect((await call(server, 'GET', `/conversations/${id}`)).json.vars.trust).toBe(trust.default)
+    const threat = await call(server, 'POST', `/demo/conversations/${id}/deed`, { deed: 'threaten' })
+    expect(threat.status).toBe(200)
+    expect(threat.json.moved.to).toBeLessThan(trust.default as number)
+    expect((await call(server, 'POST', `/conversations/${id}/messages`, { text: 'BOSS在哪？' })).json.text).not.toContain(BOSS)
+    expect(bossSent()).toBe(before)
   })
 
   it('prototype-named Idempotency-Keys are ordinary keys: each runs one turn, and a retry replays it', async () => {

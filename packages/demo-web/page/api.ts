@@ -11,6 +11,8 @@ export interface ConversationView {
   turns: number
   items: Record<string, number>
   flags: string[]
+  /** Each variable the NPC declares, with its value now. */
+  vars?: Record<string, number | string>
   secrets: Secret[]
   history: Message[]
   lastRequest: Message[] | null
@@ -28,7 +30,9 @@ export interface TurnView {
   conversation: ConversationView
 }
 /** What the demo server (the game) says the player holds. */
-export interface Inventory { items: Array<{ id: string; name: string; count: number }>; received: string[] }
+export interface Inventory { items: Array<{ id: string; name: string; count: number }>; received: string[]; deeds?: Array<{ id: string; label: string }> }
+/** How the game moved a variable it owns after a gift or a deed. */
+export interface Moved { var: string; from: number; to: number }
 export interface NpcInfo { id: string; name: string; greeting: string | null; items: Array<{ id: string; name: string }>; provider: string }
 
 const parley = createParleyClient({ baseUrl: '/api' })
@@ -47,7 +51,9 @@ export const api = {
   /** A signed save: the server refuses it back if anything in it was changed. */
   save: (id: string) => parley.save(id) as Promise<unknown>,
   /** The game (the demo server) hands the item over for the player, if the player has it. */
-  give: (id: string, item: string, count: number) => demo<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory }>(`/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }),
+  give: (id: string, item: string, count: number) => demo<{ unlocked: string[]; conversation: ConversationView; inventory: Inventory; moved?: Moved; rewardRefused?: string }>(`/conversations/${id}/give`, { method: 'POST', body: JSON.stringify({ item, count }) }),
+  /** A deed (threatening): the page names it, the game decides what it does. */
+  deed: (id: string, deed: string) => demo<{ says: string; moved: Moved; unlocked: string[]; conversation: ConversationView; inventory: Inventory }>(`/conversations/${id}/deed`, { method: 'POST', body: JSON.stringify({ deed }) }),
   inventory: (id: string) => demo<Inventory>(`/conversations/${id}/inventory`),
   get: (id: string) => parley.view(id) as unknown as Promise<ConversationView>,
 

@@ -1,4 +1,4 @@
-import { api, type ConversationView, type Inventory, type Message, type NpcInfo } from './api.ts'
+import { api, type ConversationView, type Inventory, type Message, type Moved, type NpcInfo } from './api.ts'
 import { renderExplain } from './explain-panel.ts'
 import { chosenNpcId, mountPicker } from './picker.ts'
 import { connectDev, isDevPage } from './dev-reload.ts'
@@ -42,6 +42,19 @@ function setBusy(on: boolean) {
   typing.hidden = !on
 }
 
+/** A small part of a large stack (gold) can be paid on its own: the game rewards every 10. */
+const PART = 10
+
+function giveButton(item: { id: string; name: string }, count: number, label: string): HTMLButtonElement {
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.textContent = label
+  button.setAttribute('aria-label', `give ${item.name} ×${count}`)
+  button.disabled = ended
+  button.addEventListener('click', () => void give(item.id, count))
+  return button
+}
+
 function renderInventory() {
   const ul = $<HTMLUListElement>('inventory')
   ul.replaceChildren()
@@ -53,14 +66,17 @@ function renderInventory() {
     const label = document.createElement('span')
     label.className = item.id === 'red_gem' ? 'gem' : 'gold'
     label.textContent = `${item.id === 'red_gem' ? '◆' : '●'} ${item.name} ×${have}`
-    const button = document.createElement('button')
-    button.type = 'button'
-    button.textContent = `交给${npc.name.slice(0, 6)}`
-    button.setAttribute('aria-label', `give ${item.name} ×${have}`)
-    button.dataset.item = item.id
-    button.disabled = ended
-    button.addEventListener('click', () => void give(item.id, have))
-    li.append(label, button)
+    const gives = document.createElement('span')
+    gives.className = 'gives'
+    if (have > PART) {
+      const part = giveButton(item, PART, `交${PART}`)
+      part.dataset.part = item.id
+      gives.append(part)
+    }
+    const all = giveButton(item, have, `交给${npc.name.slice(0, 6)}`)
+    all.dataset.item = item.id
+    gives.append(all)
+    li.append(label, gives)
     ul.append(li)
   }
   for (const thing of inventory.received) {
@@ -78,7 +94,27 @@ function renderInventory() {
     li.textContent = '空空如也 · empty'
     ul.append(li)
   }
+  renderDeeds()
 }
+
+/** The deeds the game offers for this NPC (threatening the informant): the game decides what each does. */
+function renderDeeds() {
+  const box = $<HTMLDivElement>('deeds')
+  box.replaceChildren(
+    ...(inventory.deeds ?? []).map((d) => {
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.textContent = d.label
+      button.dataset.deed = d.id
+      button.disabled = ended
+      button.addEventListener('click', () => void deed(d.id))
+      return button
+    }),
+  )
+  box.hidden = box.childElementCount === 0
+}
+
+const movedNote = (m: Moved | undefined) => (m && m.from !== m.to ? ` · ${m.var} ${m.from} → ${m.to}` : m ? ` · ${m.var} stays ${m.to}` : '')
 
 function renderBackstage(view: ConversationView, flash: string[] = []) {
   $('state-pill').textContent = view.state
@@ -165,13 +201,28 @@ async function say(text: string) {
 async function give(item: string, count: number) {
   if (ended) return
   try {
-    const { unlocked, conversation, inventory: after } = await api.give(conversationId, item, count)
+    const { unlocked, conversation, inventory: after, moved, rewardRefused } = await api.give(conversationId, item, count)
     inventory = after
     const name = npc.items.find((i) => i.id === item)?.name ?? item
-    line('system', `你把${name}×${count}交给了${npc.name}`)
+    line('system', `你把${name}×${count}交给了${npc.name}${movedNote(moved)}${rewardRefused ? ` · (the game could not reward it: ${rewardRefused})` : ''}`)
     renderInventory()
     renderBackstage(conversation, unlocked)
     celebrate(unlocked)
+  } catch (error) {
+    line('system', `⚠ ${(error as Error).message}`)
+  }
+  input.focus()
+}
+
+async function deed(id: string) {
+  if (ended) return
+  try {
+    const done = await api.deed(conversationId, id)
+    inventory = done.inventory
+    line('system', `${done.says}${npc.name}${movedNote(done.moved)}`)
+    renderInventory()
+    renderBackstage(done.conversation, done.unlocked)
+    celebrate(done.unlocked)
   } catch (error) {
     line('system', `⚠ ${(error as Error).message}`)
   }

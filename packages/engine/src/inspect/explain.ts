@@ -94,6 +94,8 @@ export interface Explanation {
     systemTokens: number
   }
   last: { facts: string[]; lore: string[]; promptTokens: number } | null
+  summary?: { text: string; coversTurns: number }
+  memories?: Array<{ text: string; secrets: string[]; carried: boolean }>
 }
 
 /**

@@ -94,7 +94,7 @@ export interface Explanation {
     systemTokens: number
   }
   last: { facts: string[]; lore: string[]; promptTokens: number } | null
-  summary?: { text: string; coversTurns: number }
+  /** Memories of earlier conversations with this player, and whether each is carried (all its secrets unlocked). */
   memories?: Array<{ text: string; secrets: string[]; carried: boolean }>
 }
 

@@ -24,6 +24,20 @@ export interface ExplainFacts {
   readonly unlocked: readonly string[]
   /** Variables' values (absent for facts from before variables: then every one is at its default). */
   readonly vars?: Readonly<Record<string, VarValue>> | undefined
+  /** Memories of the player carried into this conversation, and the secret sets of those held back. */
+  readonly memories?: readonly { readonly text: string; readonly secrets: readonly string[] }[] | undefined
+  readonly withheld?: readonly (readonly string[])[] | undefined
+}
+
+/**
+ * A memory of the player: carried into the system message, or held back because one of its
+ * secrets is locked here. A held-back memory's text is never shown (it may name a locked fact; the
+ * inspector view can reach a player), only the secrets it waits for.
+ */
+export interface MemoryExplanation {
+  text: string
+  secrets: string[]
+  carried: boolean
 }
 
 export interface VarExplanation {
@@ -78,6 +92,8 @@ export interface Explanation {
   secrets: SecretExplanation[]
   lore: LoreExplanation[]
   actions: ActionExplanation[]
+  /** What the NPC remembers of this player from earlier conversations (absent when nothing). */
+  memories?: MemoryExplanation[]
   next: {
     /** Secrets whose fact the system message carries, and those it carries only a hint of. */
     facts: string[]
@@ -96,13 +112,13 @@ export interface Explanation {
  * The system message's size changes only with unlocks, gifts and flags, whose arrays a conversation
  * replaces rather than edits; so the last count per NPC is reused while they are the same.
  */
-const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; tokens: number }>()
+const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; memories: unknown; tokens: number }>()
 
 function systemTokens(npc: Npc, facts: ExplainFacts): number {
   const hit = tokenCache.get(npc)
-  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars) return hit.tokens
-  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars }))
-  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, tokens })
+  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars && hit.memories === facts.memories) return hit.tokens
+  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, memories: facts.memories }))
+  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, memories: facts.memories, tokens })
   return tokens
 }
 
@@ -114,6 +130,9 @@ function requestTokens(messages: readonly GlmMessage[]): number {
   if (n === undefined) requestCache.set(messages, (n = messages.reduce((sum, m) => sum + messageTokens(m.content ?? ''), 0)))
   return n
 }
+
+/** Stands in for a held-back memory's text. */
+export const MASKED_MEMORY = '•••'
 
 export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRequestFacts | undefined, options: ExplainOptions = {}): Explanation {
   const values = facts.vars ?? defaultVars(npc)
@@ -147,6 +166,10 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     }
   })
   const actions = npc.actions.map((a): ActionExplanation => ({ name: a.name, offered: !a.when || evaluate(a.when, state), condition: a.when && explainCondition(a.when, state, options) }))
+  const memories: MemoryExplanation[] = [
+    ...(facts.memories ?? []).map((m) => ({ text: m.text, secrets: [...m.secrets], carried: true })),
+    ...(facts.withheld ?? []).map((secrets) => ({ text: MASKED_MEMORY, secrets: [...secrets], carried: false })),
+  ]
   return {
     npc: npc.id,
     turns: facts.turns,
@@ -156,6 +179,7 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     secrets,
     lore,
     actions,
+    ...(memories.length && { memories }),
     next: {
       facts: secrets.filter((s) => s.next === 'fact').map((s) => s.id),
       hints: secrets.filter((s) => s.next === 'hint').map((s) => s.id),

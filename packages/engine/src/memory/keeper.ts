@@ -119,11 +119,9 @@ export class MemoryKeeper {
     const sub = convo.actor.subscribe((snapshot) => {
       if (written || snapshot.value !== 'ended') return
       written = true
-      // Off the actor's step: the listener returns at once, the record is written in the background.
-      queueMicrotask(() => {
-        sub.unsubscribe()
-        this.remember(npc, player, finishedFrom(convo, source, startedAt), remember)
-      })
+      // Taken now, written in the background: `remember` only queues the work.
+      this.remember(npc, player, finishedFrom(convo, source, startedAt), remember)
+      queueMicrotask(() => sub.unsubscribe())
     })
     return Object.assign(convo, { returning: (data.memories?.length ?? 0) > 0 })
   }

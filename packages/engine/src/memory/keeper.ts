@@ -128,13 +128,15 @@ export class MemoryKeeper {
 
   /**
    * Takes a conversation that ended (or that a server is letting go of) into the record, then
-   * writes its memory. Returns at once; `settled()` waits for the work.
+   * writes its memory. Returns at once; `settled()` waits for the work. With `onlyIf`, nothing is
+   * written unless it resolves true (a server checks it still holds the newest version).
    */
-  remember(npc: Npc, player: string, finished: FinishedConversation, remember: RememberOptions = {}): void {
+  remember(npc: Npc, player: string, finished: FinishedConversation, remember: RememberOptions = {}, onlyIf?: () => Promise<boolean>): void {
     const provider = this.#providerFor(npc, remember)
     // A provider that cannot summarise writes no memories: the record still keeps unlocks and variables.
     const c = provider ? finished : { ...finished, history: [], summary: undefined }
     this.#enqueue(npc, player, async () => {
+      if (onlyIf && !(await onlyIf())) return
       await this.#change(player, npc.id, (r) => withFinished(r, npc, c, this.limits, this.#now()))
       await this.#drain(npc, player, remember)
     })
@@ -207,10 +209,13 @@ export class MemoryKeeper {
     const key = `${player}\n${npc.id}`
     const provider = this.#providerFor(npc, remember)
     let record = await this.read(player, npc.id)
+    // Each waiting summary is tried once per pass: a failure waits for its retry time, even a zero one.
+    const tried = new Set<string>()
     for (let step = 0; record && step < DRAIN_STEPS; step++) {
       const now = this.#now()
-      const next = record.pending.find((p) => p.retryAt <= now)
+      const next = record.pending.find((p) => p.retryAt <= now && !tried.has(p.source))
       if (next) {
+        tried.add(next.source)
         const text = provider && (await this.#summarize(provider, npc, player, remember, next.previous, next.entries))
         record = await this.#change(player, npc.id, (r) => (text ? withWritten(r, next.source, text, 'model', this.#now()) : withFailure(r, npc, next.source, this.limits, this.#now())))
         continue
@@ -252,10 +257,10 @@ export class MemoryKeeper {
 }
 
 /** What the record takes from a conversation: its lines, its running summary if it keeps one, its unlocks and variables. */
-export function finishedFrom(convo: Conversation, source: string, startedAt: number): FinishedConversation {
+export function finishedFrom(convo: Conversation, source: string, startedAt: number, version?: number): FinishedConversation {
   const snapshot = convo.snapshot() as { summary?: unknown }
   const s = snapshot.summary
   const summary = typeof s === 'string' ? s : s && typeof s === 'object' && typeof (s as { text?: unknown }).text === 'string' ? (s as { text: string }).text : undefined
-  return { source, startedAt, history: convo.history(), summary: summary || undefined, unlocked: convo.unlocked(), vars: convo.vars(), varsVersion: varsVersion(convo.npc) }
+  return { source, startedAt, history: convo.history(), summary: summary || undefined, unlocked: convo.unlocked(), vars: convo.vars(), varsVersion: varsVersion(convo.npc), ...(version !== undefined && { version }) }
 }
 

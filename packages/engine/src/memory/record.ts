@@ -23,6 +23,8 @@ export interface Memory {
   at: number
   /** `fallback`: the model's summary failed every attempt, so the engine kept the player's lines itself. */
   by: 'model' | 'fallback'
+  /** The version of the one conversation it came from, so an older copy of it never replaces it. */
+  version?: number | undefined
 }
 
 /** A finished conversation whose memory is not written yet: kept so a failed summary loses nothing. */
@@ -36,6 +38,7 @@ export interface PendingMemory {
   attempts: number
   /** Not tried again before this (ms since the epoch). */
   retryAt: number
+  version?: number | undefined
 }
 
 export interface MemoryRecord {
@@ -72,11 +75,11 @@ const recordSchema = z.strictObject({
   version: z.literal(RECORD_VERSION),
   npc: z.string(),
   player: z.string(),
-  memories: z.array(z.strictObject({ text: z.string(), secrets: z.array(z.string()), sources: z.array(z.string()), at: z.number(), by: z.enum(['model', 'fallback']) })),
+  memories: z.array(z.strictObject({ text: z.string(), secrets: z.array(z.string()), sources: z.array(z.string()), at: z.number(), by: z.enum(['model', 'fallback']), version: z.int().optional() })),
   unlocked: z.array(z.string()),
   vars: z.record(z.string(), z.union([z.number(), z.string()])),
   vars_version: z.string().optional(),
-  pending: z.array(z.strictObject({ source: z.string(), entries: z.array(entry), previous: z.string().optional(), secrets: z.array(z.string()), attempts: z.int().min(0), retryAt: z.number() })),
+  pending: z.array(z.strictObject({ source: z.string(), entries: z.array(entry), previous: z.string().optional(), secrets: z.array(z.string()), attempts: z.int().min(0), retryAt: z.number(), version: z.int().optional() })),
   conversations: z.int().min(0),
   since: z.number(),
   updated: z.number(),

@@ -22,11 +22,18 @@ export interface FinishedConversation {
   unlocked: readonly string[]
   vars: Readonly<Record<string, VarValue>>
   varsVersion: string
+  /**
+   * Which version of it this is (a store's version): an older one than the record already took,
+   * from a server whose copy went stale, changes nothing.
+   */
+  version?: number | undefined
 }
 
 /** The conversation's unlocks and variables taken into the record, and its transcript set to be summarised. */
 export function withFinished(record: MemoryRecord, npc: Npc, c: FinishedConversation, limits: MemoryLimits, now: number): MemoryRecord | undefined {
   if (c.startedAt < record.since) return undefined
+  const taken = [...record.pending.filter((p) => p.source === c.source), ...record.memories.filter((m) => m.sources.length === 1 && m.sources[0] === c.source)]
+  if (c.version !== undefined && taken.some((t) => t.version !== undefined && t.version >= c.version!)) return undefined
   const declared = new Set(npc.secrets.map((s) => s.id))
   const unlocked = [...record.unlocked.filter((id) => declared.has(id)), ...c.unlocked.filter((id) => declared.has(id) && !record.unlocked.includes(id))]
   const entries = History.from(c.history).recent(limits.transcriptTokens).map((e) => ({ ...e }))
@@ -35,7 +42,7 @@ export function withFinished(record: MemoryRecord, npc: Npc, c: FinishedConversa
   let memories = record.memories
   if (entries.length || c.summary) {
     // The secrets unlocked when it is written, the record's included: the next conversation starts with those.
-    pending = [...pending, { source: c.source, entries, ...(c.summary && { previous: c.summary }), secrets: [...unlocked], attempts: 0, retryAt: now }]
+    pending = [...pending, { source: c.source, entries, ...(c.summary && { previous: c.summary }), secrets: [...unlocked], attempts: 0, retryAt: now, ...(c.version !== undefined && { version: c.version }) }]
     // Too many waiting: the oldest is written without the model now rather than dropped.
     while (pending.length > limits.maxPending) {
       const [oldest, ...rest] = pending
@@ -95,7 +102,7 @@ export function mergedFallback(npc: Npc, a: Memory, b: Memory, limits: MemoryLim
 }
 
 function memoryOf(p: PendingMemory, text: string, by: Memory['by'], now: number): Memory {
-  return { text, secrets: [...p.secrets], sources: [p.source], at: now, by }
+  return { text, secrets: [...p.secrets], sources: [p.source], at: now, by, ...(p.version !== undefined && { version: p.version }) }
 }
 
 /** The memory in its place: newest last, replacing the earlier memory of the same conversation. */

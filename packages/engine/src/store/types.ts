@@ -14,6 +14,8 @@ export interface StoredConversation {
   answers: Record<string, unknown>
   /** What the designer's panel shows about the last call, which snapshots do not keep. */
   view?: { lastRequest: GlmMessage[] | null; lore: string[] } | undefined
+  /** When it started (ms since the epoch): a conversation begun before the player's "new game" is not remembered. */
+  startedAt?: number | undefined
 }
 
 /**

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { glmProvider, MemoryConversationStore, parseNpc, scriptedProvider, type ConversationStore, type Provider } from '@parley/engine'
 import { createDialogueHandler, KeyRing, type DialogueHandlerOptions } from '@parley/engine/http'
 import { RedisConversationStore } from '@parley/engine/redis'
+import { createParleyClient } from '@parley/client'
 import { useEmulator } from './helpers/emulator.ts'
 import { ROOT } from './helpers/npcs.ts'
 import { REDIS_SERVER, RedisProcess } from './helpers/redis.ts'
@@ -227,6 +228,31 @@ describe('memory over HTTP', () => {
     const next = await player('POST', '/conversations', { npc: 'archivist' }, { 'x-parley-client': token })
     expect(next.body.returning).toBe(false)
     expect(JSON.stringify(next.body)).not.toMatch(/密码呢|七四一九/)
+    await handler.close()
+  })
+
+  it('@parley/client: a player reads its memory and starts a new game; the game reads and forgets a player it names', async () => {
+    const handler = server()
+    const fetch = ((input: string, init?: RequestInit) => handler(new Request(input, init))) as typeof globalThis.fetch
+    const baseUrl = 'http://demo.test/api'
+    const player = createParleyClient({ baseUrl, fetch })
+    const c = await player.start('archivist')
+    await player.say(c.id, '我叫林小雨')
+    expect((await player.say(c.id, '再见')).kind).toBe('farewell')
+    await handler.settled()
+    expect((await player.memory('archivist')).memories[0]!.text).toContain('林小雨')
+    expect(await player.newGame()).toEqual({ cleared: ['archivist'] })
+    expect((await player.memory('archivist')).conversations).toBe(0)
+    await expect(player.forget()).rejects.toMatchObject({ status: 401, code: 'game_key_required' })
+
+    const game = createParleyClient({ baseUrl, gameKey: GAME_KEY, fetch }).forPlayer('acct-9')
+    const g = await game.start('archivist')
+    await game.say(g.id, '我是九号')
+    await game.end(g.id)
+    await handler.settled()
+    expect((await game.memory('archivist')).conversations).toBe(1)
+    expect(await game.forget('archivist')).toEqual({ deleted: 1 })
+    expect(await game.forget()).toEqual({ deleted: 0 })
     await handler.close()
   })
 

@@ -204,12 +204,14 @@ describe('the README\'s HTTP route table', () => {
       for (const shape of shapes) {
         const parts = shape.split('/')
         parts.forEach((part, i) => {
-          if (i < 2 || part === ':id') return
+          if (i < 2 || part.startsWith(':')) return
           for (const w of words) candidates.add([...parts.slice(0, i), w, ...parts.slice(i + 1)].join('/'))
         })
         candidates.add(shape)
       }
-      const probes = [...candidates].flatMap((path) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => `${method} ${path}`)).filter((p) => !documented.includes(p))
+      // A documented `:param` segment takes any value: `GET /api/memory/conversations` is `GET /api/memory/:npc`.
+      const patterns = documented.map((d) => new RegExp(`^${d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[a-z]+/g, '[^/]+')}$`))
+      const probes = [...candidates].flatMap((path) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => `${method} ${path}`)).filter((p) => !documented.includes(p) && !patterns.some((r) => r.test(p)))
       const undocumented: string[] = []
       for (let i = 0; i < probes.length; i += 32) {
         const batch = probes.slice(i, i + 32)

@@ -152,7 +152,7 @@ export class ConversationService {
       const convo = snapshot !== undefined ? restoreConversation(npc, snapshot, convoOptions) : await this.#fresh(npc, owner, convoOptions)
       const loaded: Live = { id, record: { owner, answers: {}, version: 1, startedAt }, convo }
       const returning = (convo.snapshot().memories?.length ?? 0) > 0
-      const answer = { ...this.view(loaded, caller), greeting: npc.greeting ?? null, returning }
+      const answer = { ...this.view(loaded, caller), greeting: convo.greeting ?? null, returning }
       const answers = key === undefined ? {} : withAnswer({}, `${CREATED}:${key}`, answer)
       loaded.record.answers = answers
       if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers, startedAt }, 0))) {

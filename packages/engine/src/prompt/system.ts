@@ -27,6 +27,11 @@ function includes(set: ReadonlySet<string> | readonly string[], value: string): 
   return 'has' in set ? set.has(value) : set.includes(value)
 }
 
+/** The NPC's first line: its `welcome_back` for a player it remembers, else its greeting. */
+export function openingLine(npc: Npc, remembers: boolean): string | undefined {
+  return (remembers && npc.lines.welcome_back) || npc.greeting
+}
+
 /**
  * The one system message: persona, then unlocked facts, then hints of locked secrets, then the
  * game state the NPC may know. A locked secret contributes only its hint: its `fact` and
@@ -35,7 +40,8 @@ function includes(set: ReadonlySet<string> | readonly string[], value: string): 
 export function buildSystemMessage(npc: Npc, state: PromptState): string {
   const l = hasCjk(npc.persona) ? LABELS.zh : LABELS.en
   const parts = [npc.persona.trim()]
-  if (npc.greeting) parts.push(`${l.greeted} ${npc.greeting}`)
+  const opening = openingLine(npc, state.memories?.length ? true : false)
+  if (opening) parts.push(`${l.greeted} ${opening}`)
   const known: string[] = []
   const kept: string[] = []
   for (const secret of npc.secrets) {

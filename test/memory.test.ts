@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { MemoryConversationStore, MemoryKeeper, parseNpc, scriptedProvider, type Npc, type Provider, type SummaryRequest } from '@parley/engine'
+import { MemoryConversationStore, MemoryKeeper, parseNpc, restoreConversation, scriptedProvider, type Npc, type Provider, type SummaryRequest } from '@parley/engine'
 import { estimateTokens } from '@parley/engine/unstable'
 import { ROOT } from './helpers/npcs.ts'
 
@@ -256,6 +256,42 @@ describe('memory across conversations (in process)', () => {
     expect(await keeper.forget('player-a')).toBe(1)
     expect(await keeper.read('player-a', 'archivist')).toBeUndefined()
     expect(await keeper.read('player-b', 'archivist')).toBeDefined()
+  })
+
+  it('a save keeps the memories a conversation carries, and restores them only where their secrets are still unlocked; older saves restore without any', async () => {
+    const provider = copying()
+    const { keeper, open } = setup({ provider })
+    const told = await open('player-a')
+    told.give('seal')
+    await told.say('密码呢')
+    told.end()
+    await keeper.settled()
+    const carried = await open('player-a')
+    const save = carried.snapshot()
+    expect(save.memories).toEqual([{ text: expect.stringContaining(FACT), secrets: ['vault_code'] }])
+    const restored = restoreConversation(archivist(), JSON.parse(JSON.stringify(save)), { provider })
+    expect(system(restored.messages())).toContain(FACT)
+    expect(restored.greeting).toBe(archivist().greeting) // the archivist has no welcome_back line
+    // The designer renamed the secret: the restored save holds the memory back, text and all.
+    const renamed = restoreConversation(archivist((y) => y.replace('id: vault_code', 'id: vault_code_v2')), save, { provider })
+    expect(JSON.stringify([renamed.messages('x'), renamed.snapshot()])).not.toContain('七四一九')
+    expect(renamed.explain().memories).toEqual([{ text: '•••', secrets: ['vault_code'], carried: false }])
+    const { memories: _, ...before } = save
+    expect(restoreConversation(archivist(), { ...before, version: 1 }, { provider }).explain().memories).toBeUndefined()
+  })
+
+  it('an older copy of a conversation (a server whose copy went stale) never replaces the memory of a newer one', async () => {
+    const { keeper } = setup({ provider: summariser(async (r) => ({ text: r.entries.map((e) => e.content).join('/') })) })
+    const npc = archivist()
+    const facts = (lines: string[], version: number) => ({ source: 'c1', startedAt: 0, history: lines.flatMap((l) => [{ role: 'user' as const, content: l }, { role: 'assistant' as const, content: '嗯' }]), unlocked: [], vars: { trust: 0 }, varsVersion: 'x', version })
+    keeper.remember(npc, 'player-a', facts(['一', '二', '三'], 3), { provider: scriptedProvider() })
+    await keeper.settled()
+    keeper.remember(npc, 'player-a', facts(['一'], 2), { provider: scriptedProvider() })
+    await keeper.settled()
+    const record = await keeper.read('player-a', 'archivist')
+    expect(record!.memories).toHaveLength(1)
+    expect(record!.memories[0]!.text).toContain('三')
+    expect(record!.conversations).toBe(1)
   })
 
   it('a record that is not one this engine wrote is never overwritten, and the conversation starts without it', async () => {

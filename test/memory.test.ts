@@ -58,6 +58,7 @@ describe('memory across conversations (in process)', () => {
     const first = await open('player-a')
     first.give('seal')
     first.setVar('trust', 4)
+    await first.say('印章给你了')
     first.end()
     await keeper.settled()
     const record = await keeper.read('player-a', 'archivist')
@@ -292,6 +293,13 @@ describe('memory across conversations (in process)', () => {
     expect(record!.memories).toHaveLength(1)
     expect(record!.memories[0]!.text).toContain('三')
     expect(record!.conversations).toBe(1)
+  })
+
+  it('a conversation where nothing was said and nothing earned leaves no record', async () => {
+    const { keeper, open } = setup()
+    ;(await open('player-a')).end()
+    await keeper.settled()
+    expect(await keeper.read('player-a', 'archivist')).toBeUndefined()
   })
 
   it('a record that is not one this engine wrote is never overwritten, and the conversation starts without it', async () => {

@@ -186,7 +186,7 @@ export const memoryView = z
     npc: z.string(),
     conversations: z.number().openapi({ description: 'Conversations remembered so far.' }),
     unlocked: z.array(z.string()).openapi({ description: 'Secrets the player has unlocked with this NPC: the next conversation starts with them.' }),
-    vars: z.record(z.string(), z.union([z.number(), z.string()])),
+    vars: z.record(z.string(), z.union([z.number(), z.string()])).optional().openapi({ description: 'The variables a new conversation starts with (the game only).' }),
     memories: z.array(
       z.object({
         text: z.string().openapi({ description: "In the NPC's words. Masked (`•••`) for the player while a secret it was written under is locked." }),

@@ -7,6 +7,7 @@
 import type { Npc, VarValue } from '../content/schema.ts'
 import { History, type HistoryEntry } from '../prompt/history.ts'
 import { scriptedSummary } from '../providers/scripted-summary.ts'
+import { defaultVars } from '../vars/values.ts'
 import type { MemoryLimits } from './limits.ts'
 import type { Memory, MemoryRecord, PendingMemory } from './record.ts'
 
@@ -50,7 +51,10 @@ export function withFinished(record: MemoryRecord, npc: Npc, c: FinishedConversa
       pending = rest
     }
   }
-  return { ...record, unlocked, vars: { ...c.vars }, vars_version: c.varsVersion, pending, memories, conversations: record.conversations + (known ? 0 : 1), updated: now }
+  const said = entries.length > 0 || !!c.summary
+  // A conversation where nothing was said and nothing earned (a page opened and left) leaves no trace.
+  if (!said && unlocked.length === record.unlocked.length && sameVars(record.updated === 0 ? defaultVars(npc) : record.vars, c.vars)) return undefined
+  return { ...record, unlocked, vars: { ...c.vars }, vars_version: c.varsVersion, pending, memories, conversations: record.conversations + (known || !said ? 0 : 1), updated: now }
 }
 
 /** The summary of `source` written as a memory (undefined if it no longer waits: written elsewhere, or forgotten). */
@@ -84,6 +88,11 @@ export function withMerged(record: MemoryRecord, a: Memory, b: Memory, text: str
   const merged: Memory = { text, secrets: [...new Set([...a.secrets, ...b.secrets])], sources: [...a.sources, ...b.sources], at: Math.max(a.at, b.at), by: a.by === 'model' && b.by === 'model' ? by : 'fallback' }
   const memories = record.memories.flatMap((m, i) => (i === ia ? [merged] : i === ib ? [] : [m]))
   return { ...record, memories, updated: now }
+}
+
+function sameVars(a: Readonly<Record<string, VarValue>>, b: Readonly<Record<string, VarValue>>): boolean {
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k])
 }
 
 /** What two memories say, as the `previous` of the summary that merges them. */

@@ -94,7 +94,8 @@ export function memoryRoutes(app: Api, d: RouteDeps): void {
         npc: npc.id,
         conversations: record?.conversations ?? 0,
         unlocked,
-        vars: record?.vars ?? {},
+        // Variables are the game's view of the relationship, as in the inspector: players do not see them.
+        ...(caller.kind === 'game' && { vars: record?.vars ?? {} }),
         memories: memories.map((m) => {
           // Carried into the player's next conversation (room in the prompt's budget allowing).
           const open = m.secrets.every((id) => unlocked.includes(id))

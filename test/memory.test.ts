@@ -281,6 +281,20 @@ describe('memory across conversations (in process)', () => {
     expect(restoreConversation(archivist(), { ...before, version: 1 }, { provider }).explain().memories).toBeUndefined()
   })
 
+  it('a conversation restored from a save is remembered when it ends, once watched', async () => {
+    const { keeper, open, provider } = setup()
+    const first = await open('player-a')
+    await first.say('我叫林小雨')
+    const save = first.snapshot()
+    first.stop()
+    const restored = restoreConversation(archivist(), save, { provider })
+    keeper.watch(restored, 'player-a')
+    await restored.say('我又来了')
+    restored.end()
+    await keeper.settled()
+    expect((await keeper.read('player-a', 'archivist'))!.memories.map((m) => m.text)).toEqual([expect.stringMatching(/林小雨.*我又来了/)])
+  })
+
   it('an older copy of a conversation (a server whose copy went stale) never replaces the memory of a newer one', async () => {
     const { keeper } = setup({ provider: summariser(async (r) => ({ text: r.entries.map((e) => e.content).join('/') })) })
     const npc = archivist()

@@ -114,20 +114,33 @@ export class MemoryKeeper {
     const startedAt = this.#now()
     const data = await this.start(npc, player, remember)
     const convo = new Conversation(npc, options, { data, ended: false })
-    const source = `local:${crypto.randomUUID()}`
+    this.watch(convo, player, { ...remember, startedAt })
+    return Object.assign(convo, { returning: (data.memories?.length ?? 0) > 0 })
+  }
+
+  /**
+   * Writes the memory of any conversation with this player when it ends: one `open` made, or one
+   * the game restored from a save. Returns a function that stops watching.
+   */
+  watch(convo: Conversation, player: string, options: RememberOptions & { startedAt?: number | undefined; source?: string | undefined } = {}): () => void {
+    const source = options.source ?? `local:${crypto.randomUUID()}`
+    const startedAt = options.startedAt ?? this.#now()
+    // By default the conversation's own provider writes its memory, for the player it talks with.
+    const { context } = convo.actor.getSnapshot()
+    const remember: RememberOptions = { provider: options.provider ?? context.provider, userId: options.userId ?? context.userId }
     let written = false
     const sub = convo.actor.subscribe((snapshot) => {
       if (written || snapshot.value !== 'ended') return
       written = true
       // Taken now, written in the background: `remember` only queues the work.
-      this.remember(npc, player, finishedFrom(convo, source, startedAt), remember)
+      this.remember(convo.npc, player, finishedFrom(convo, source, startedAt), remember)
       queueMicrotask(() => sub.unsubscribe())
     })
-    return Object.assign(convo, { returning: (data.memories?.length ?? 0) > 0 })
+    return () => sub.unsubscribe()
   }
 
   /**
-   * Takes a conversation that ended (or that a server is letting go of) into the record, then
+   * Takes a conversation that ended (or that a server is letting go of; see `finishedFrom`) into the record, then
    * writes its memory. Returns at once; `settled()` waits for the work. With `onlyIf`, nothing is
    * written unless it resolves true (a server checks it still holds the newest version).
    */

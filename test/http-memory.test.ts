@@ -146,6 +146,18 @@ describe('memory over HTTP', () => {
     await handler.close()
   })
 
+  it('a server that closes writes the memories of the conversations it still holds', async () => {
+    const store = new MemoryConversationStore({ sweepEveryMs: 0 })
+    const ring = KeyRing.parse('k1:0123456789abcdef0123456789abcdef')
+    const before = server({ store, signingKeys: ring })
+    const a = caller(before)
+    await talk(a, ['我叫林小雨'])
+    await before.close()
+    const after = server({ store, signingKeys: ring })
+    expect((await talk(caller(after, { cookie: a.cookie() }), [])).returning).toBe(true)
+    await after.close()
+  })
+
   it('the player’s new game clears only their own record; the game forgets any player it names', async () => {
     const handler = server()
     const a = caller(handler)

@@ -115,7 +115,7 @@ export interface DialogueHandler {
   stats(): { live: number; limiterBuckets: number; stored: number | null }
   /** Resolves once the memories being written in the background are written (or given up). */
   settled(): Promise<void>
-  /** Stops the sweep timer (and the store's, if the handler made it), after the memories being written. */
+  /** Stops the sweep timer (and the store's, if the handler made it), after writing the memories of the conversations it holds. */
   close(): Promise<void>
 }
 
@@ -145,7 +145,7 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
 
   const timer = setInterval(() => {
     limits.sweep()
-    live.sweep(config.idleMs, (l) => service.letGo(l))
+    live.sweep(config.idleMs, (l) => void service.letGo(l))
     keeper?.retryDue()
   }, config.sweepEveryMs)
   ;(timer as { unref?: () => void }).unref?.()
@@ -178,6 +178,8 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
     },
     close: async () => {
       clearInterval(timer)
+      // A server going away is the last to hold its live conversations: it writes their memories.
+      if (keeper) await Promise.all(live.all().map((l) => service.letGo(l).catch(() => {})))
       await keeper?.settled()
       live.clear()
       await ownStore?.close()

@@ -59,6 +59,11 @@ export class LiveConversations {
     }
   }
 
+  /** Every conversation held now. */
+  all(): Live[] {
+    return [...this.#live.values()]
+  }
+
   clear(): void {
     for (const id of [...this.#live.keys()]) this.forget(id)
   }

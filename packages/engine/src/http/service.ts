@@ -189,18 +189,20 @@ export class ConversationService {
   }
 
   /**
-   * The live-conversation cache is letting an idle conversation go: unless another server has
+   * The live-conversation cache is letting an idle conversation go (or the server is closing):
+   * unless another server has
    * moved it on (Redis expiry alone cannot trigger this), its memory is written now. The facts are
    * taken before the actor stops.
    */
-  letGo(l: Live): void {
+  async letGo(l: Live): Promise<void> {
     if (!this.#d.keeper || l.record.owner === 'game' || l.convo.state === 'ended') return
     const version = l.record.version
     const facts = finishedFrom(l.convo, l.id, l.record.startedAt ?? 0, version)
     const npc = l.convo.npc
     // Gone from the store (expired with this very idleness) is fine: the record refuses a version older than one it took.
     const newest = async () => ((await this.#d.store.head(l.id))?.version ?? 0) <= version
-    void this.#options(npc, l.record.owner).then((options) => this.#d.keeper!.remember(npc, l.record.owner, facts, { provider: options.provider, userId: options.userId }, newest))
+    const options = await this.#options(npc, l.record.owner)
+    this.#d.keeper.remember(npc, l.record.owner, facts, { provider: options.provider, userId: options.userId }, newest)
   }
 
   async #keyedId(owner: string, key: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { ContentError, createConversation, createGlmClient, glmProvider, GlmError, isParleyError, parseNpc, ParleyError, ProviderFailure, restoreConversation, scriptedProvider, StoreUnavailableError, type ParleyErrorCode } from '@parley/engine'
+import { ContentError, createConversation, createGlmClient, glmProvider, GlmError, isParleyError, MemoryConversationStore, MemoryKeeper, parseNpc, ParleyError, ProviderFailure, restoreConversation, scriptedProvider, StoreUnavailableError, type ParleyErrorCode } from '@parley/engine'
 import { PARLEY_ERROR_CODES } from '@parley/engine/unstable'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { useEmulator } from './helpers/emulator.ts'
@@ -51,6 +51,11 @@ const throwers: Record<ParleyErrorCode, () => unknown> = {
     return createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url }).chat({ model: 'glm-4-flash', messages: turn.messages })
   },
   invalid_api_key: () => createGlmClient({ apiKey: 'no-dot-here', auth: 'jwt', baseUrl: emulator().url }).chat({ model: 'glm-4-flash', messages: turn.messages }),
+  record_invalid: async () => {
+    const store = new MemoryConversationStore({ sweepEveryMs: 0 })
+    await store.putRecord({ player: 'p-1', npc: 'keeper' }, { format: 'not a record' }, 0)
+    return new MemoryKeeper({ store }).read('p-1', 'keeper')
+  },
   store_unavailable: async () => {
     const store = new RedisConversationStore({ url: `redis://127.0.0.1:${await freePort()}` })
     try {

@@ -42,7 +42,7 @@ describe('the OpenAPI document', () => {
     expect(schemes.playerToken).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-parley-client' })
     for (const { op } of operations()) expect(op.security.length, op.operationId).toBeGreaterThan(0)
     const gameOnly = operations().filter(({ op }) => op.security.length === 1).map(({ op }) => op.operationId).sort()
-    expect(gameOnly).toEqual(['endConversation', 'giveItem', 'inspectConversation', 'issuePlayerToken', 'setFlag', 'setVar', 'takeSnapshot'])
+    expect(gameOnly).toEqual(['endConversation', 'forgetPlayer', 'forgetPlayerWithNpc', 'giveItem', 'inspectConversation', 'issuePlayerToken', 'setFlag', 'setVar', 'takeSnapshot'])
   })
 
   it('lists every error code the handler can answer with, each under a Problem body', () => {

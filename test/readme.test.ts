@@ -66,7 +66,7 @@ describe('the README\'s TypeScript', () => {
   const examples = [...README.matchAll(EXAMPLE)].map((m) => ({ file: m[1]!, body: m[2]! }))
 
   it('every ts block is an example file, copied exactly (node scripts/readme-examples.mjs rewrites them)', () => {
-    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/client.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts', 'docs/examples/trust.ts'])
+    expect(examples.map((e) => e.file).sort()).toEqual(['docs/examples/actions.ts', 'docs/examples/client.ts', 'docs/examples/embed.ts', 'docs/examples/http-game.ts', 'docs/examples/lore-embeddings.ts', 'docs/examples/memory.ts', 'docs/examples/trust.ts'])
     expect((README.match(/```ts\n/g) ?? []).length).toBe(examples.length)
     for (const e of examples) expect(e.body, `${e.file} differs from README.md`).toBe(readFileSync(`${ROOT}${e.file}`, 'utf8').replace(/\n*$/, '\n'))
   })
@@ -85,6 +85,15 @@ describe('the README\'s TypeScript', () => {
     expect(r.stdout).toContain('透子的线人: echo: 你好')
     expect(r.stdout).toContain('echo: 我在找山贼透子 (reply)')
     expect(emu.chatRequests).toHaveLength(2)
+  })
+
+  it('the memory example: the informant remembers the player in the next conversation, and not after a new game', async () => {
+    const r = await example('docs/examples/memory.ts', ROOT)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('returning: true')
+    expect(r.stdout).toContain('remembers: 玩家说“我叫阿杰')
+    expect(r.stdout).toContain('after a new game, returning: false')
   })
 
   it('the HTTP example: the game server starts a conversation for its player and gives the red gem with its key', async () => {
@@ -213,12 +222,14 @@ describe('the README\'s HTTP route table', () => {
       for (const shape of shapes) {
         const parts = shape.split('/')
         parts.forEach((part, i) => {
-          if (i < 2 || part === ':id') return
+          if (i < 2 || part.startsWith(':')) return
           for (const w of words) candidates.add([...parts.slice(0, i), w, ...parts.slice(i + 1)].join('/'))
         })
         candidates.add(shape)
       }
-      const probes = [...candidates].flatMap((path) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => `${method} ${path}`)).filter((p) => !documented.includes(p))
+      // A documented `:param` segment takes any value: `GET /api/memory/conversations` is `GET /api/memory/:npc`.
+      const patterns = documented.map((d) => new RegExp(`^${d.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[a-z]+/g, '[^/]+')}$`))
+      const probes = [...candidates].flatMap((path) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((method) => `${method} ${path}`)).filter((p) => !documented.includes(p) && !patterns.some((r) => r.test(p)))
       const undocumented: string[] = []
       for (let i = 0; i < probes.length; i += 32) {
         const batch = probes.slice(i, i + 32)

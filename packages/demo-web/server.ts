@@ -92,6 +92,8 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     signingKeys: ring,
     // The demo page is the game's own page: it shows the behind-the-scenes panel.
     inspectorForPlayers: true,
+    // NPCs remember the player (by the signed client id cookie) across conversations; PARLEY_MEMORY=off turns it off.
+    memory: e.PARLEY_MEMORY !== 'off',
     allowedHosts,
     trustProxy,
     ...(allowedOrigins.length && { allowedOrigins }),

@@ -5,7 +5,7 @@
  * named player). Every call takes an AbortSignal; every state-changing call carries one
  * Idempotency-Key across its retries, so a retry never runs a turn twice.
  */
-import type { Changed, CreatedConversation, ConversationView, InspectorView, NpcList, PlayerToken, SignedSaveBody, Turn } from '@parley/engine/http'
+import type { Changed, CreatedConversation, ConversationView, Forgotten, InspectorView, MemoryView, NewGameDone, NpcList, PlayerToken, SignedSaveBody, Turn } from '@parley/engine/http'
 import { errorFrom, ParleyError } from './error.ts'
 import { aborted, delayBefore, sleep, type RetryOptions } from './retry.ts'
 import { readEvents } from './stream.ts'
@@ -103,7 +103,20 @@ export class ParleyClient {
     await this.#send({ method: 'DELETE', path: `/conversations/${enc(id)}`, goneIsDone: true }, o)
   }
 
+  /** What the NPC remembers of this player (for the game: of the player it acts for). */
+  memory(npc: string, o?: CallOptions): Promise<MemoryView> {
+    return this.#json({ method: 'GET', path: `/memory/${enc(npc)}` }, o)
+  }
+  /** A new game: this player's record with `npc` (or with every NPC) is cleared; conversations begun before are not remembered. */
+  newGame(npc?: string, o?: CallOptions): Promise<NewGameDone> {
+    return this.#json({ method: 'POST', path: '/memory/new-game', body: npc === undefined ? {} : { npc } }, o)
+  }
+
   // ---- the game's side (needs gameKey) ----
+  /** The right to be forgotten: deletes the records of the player this client acts for (`forPlayer`), with `npc` or with every NPC. */
+  forget(npc?: string, o?: CallOptions): Promise<Forgotten> {
+    return this.#json({ method: 'DELETE', path: npc === undefined ? '/memory' : `/memory/${enc(npc)}` }, o)
+  }
   give(id: string, gift: { item: string; count?: number; max?: number }, o?: CallOptions): Promise<Changed> {
     return this.#json({ method: 'POST', path: `/conversations/${enc(id)}/items`, body: gift }, o)
   }

@@ -47,7 +47,7 @@ async function demo<T>(path: string, init?: RequestInit): Promise<T> {
 
 export const api = {
   npcs: () => parley.npcs() as Promise<{ npcs: NpcInfo[] }>,
-  start: (npc: string, save?: unknown) => parley.start(npc, { save }) as unknown as Promise<ConversationView & { greeting: string | null }>,
+  start: (npc: string, save?: unknown) => parley.start(npc, { save }) as unknown as Promise<ConversationView & { greeting: string | null; returning?: boolean }>,
   /** A signed save: the server refuses it back if anything in it was changed. */
   save: (id: string) => parley.save(id) as Promise<unknown>,
   /** The game (the demo server) hands the item over for the player, if the player has it. */

@@ -254,6 +254,10 @@ async function start(snapshot?: unknown) {
   const view = await api.start(npc.id, snapshot)
   conversationId = view.id
   showConversation(view, view.greeting, await api.inventory(view.id))
+  // A returning player: the NPC greets them with what it remembers of their last talks.
+  const memories = (view.explain as { memories?: Array<{ text: string; carried: boolean }> } | undefined)?.memories ?? []
+  const remembered = memories.filter((m) => m.carried).at(-1)
+  if (view.returning && remembered) line('system', `${npc.name}记得 · remembers: ${remembered.text}`)
   input.focus()
 }
 

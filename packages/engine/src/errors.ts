@@ -19,6 +19,7 @@ export type ParleyErrorCode =
   | 'glm_failed'
   | 'invalid_api_key'
   | 'store_unavailable'
+  | 'record_invalid'
 
 export class ParleyError extends Error {
   override name = 'ParleyError'
@@ -32,7 +33,7 @@ export class ParleyError extends Error {
 /** Every code, for guards and for tests that prove each is thrown somewhere. */
 export const PARLEY_ERROR_CODES: readonly ParleyErrorCode[] = [
   'content_invalid', 'unknown_item', 'unknown_flag', 'unknown_var', 'invalid_var', 'invalid_argument', 'line_too_long', 'conversation_ended', 'aborted',
-  'snapshot_invalid', 'snapshot_wrong_npc', 'provider_failed', 'glm_failed', 'invalid_api_key', 'store_unavailable',
+  'snapshot_invalid', 'snapshot_wrong_npc', 'provider_failed', 'glm_failed', 'invalid_api_key', 'store_unavailable', 'record_invalid',
 ]
 
 const CODES: ReadonlySet<string> = new Set(PARLEY_ERROR_CODES)

@@ -152,6 +152,7 @@ export const npcSchema = z
         nudge: text.describe('said when the player sends an empty line; no model call'),
         fallback: text.describe('said when the model failed and retries are spent'),
         farewell: text.describe('said when the conversation ends'),
+        welcome_back: text.optional().describe('the greeting for a player the NPC remembers (a server that keeps memory); default: greeting'),
       })
       .describe('authored lines the engine says without the model'),
     exit_phrases: z.array(text).default([]).describe('player lines that end the conversation (punctuation width and spaces ignored)'),

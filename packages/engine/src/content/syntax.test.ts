@@ -63,7 +63,7 @@ describe('YAML traps get a message a writer can act on', () => {
       .replace('{ given: ration_chip }', '{ given: ration_chips }')
     expect(problems(text)).toEqual([
       'vendor.yaml:3:10: this text contains ": ", which YAML reads as the start of a new key: quote this text (write persona: "You sell noodles: cheap ones.")',
-      'vendor.yaml:6:3: unknown key "nudge_again" (expected one of: nudge, fallback, farewell)',
+      'vendor.yaml:6:3: unknown key "nudge_again" (expected one of: nudge, fallback, farewell, welcome_back)',
       'vendor.yaml:14:22: unknown item "ration_chips" (did you mean "ration_chip"?)',
     ])
   })

@@ -9,6 +9,7 @@ import { describeCondition } from '../conditions/evaluate.ts'
 import { ParleyError } from '../errors.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { buildMessages } from '../prompt/build.ts'
+import { openingLine } from '../prompt/system.ts'
 import type { Provider } from '../providers/types.ts'
 import { checkUserId } from '../providers/end-user.ts'
 import { conversationMachine, type ConversationEmitted, type ConversationEvent } from './machine.ts'
@@ -162,9 +163,9 @@ export class Conversation {
     }
   }
 
-  /** The NPC's opening line, to show before the player speaks. */
+  /** The NPC's opening line, to show before the player speaks: its `welcome_back` line if it carries memories of the player. */
   get greeting(): string | undefined {
-    return this.npc.greeting
+    return openingLine(this.npc, (this.actor.getSnapshot().context.data.memories?.length ?? 0) > 0)
   }
 
   get state(): ConversationStateName {

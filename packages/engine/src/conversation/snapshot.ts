@@ -43,6 +43,10 @@ const snapshotSchema = z.strictObject({
   failures: z.int().min(0),
   /** The running summary: its text, and the history entries and exchanges it covers. */
   summary: z.strictObject({ text: z.string().min(1).max(100_000), covers_entries: z.int().min(0), covers_turns: z.int().min(0) }).optional(),
+  /** Memories of the player this conversation carries (memory/carry.ts); absent in saves without any. */
+  memories: z.array(z.strictObject({ text: z.string().max(20_000), secrets: z.array(z.string()).max(1000) })).max(100).optional(),
+  /** The secret sets of memories held back, never their text. */
+  withheld_memories: z.array(z.array(z.string()).max(1000)).max(100).optional(),
 })
 
 /** A save game: plain JSON, safe to store anywhere and to send to a client. */
@@ -65,6 +69,8 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     turns: data.turns,
     failures: data.failures,
     ...(data.summary && { summary: { text: data.summary.text, covers_entries: data.summary.covers, covers_turns: data.summary.turns } }),
+    ...(data.memories?.length && { memories: data.memories.map((m) => ({ text: m.text, secrets: [...m.secrets] })) }),
+    ...(data.withheld?.length && { withheld_memories: data.withheld.map((s) => [...s]) }),
   }
 }
 
@@ -103,5 +109,9 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
     ...(s.summary && summariesOn(npc) && { summary: { text: clipToTokens(s.summary.text, npc.history.summary_tokens), covers: s.summary.covers_entries, turns: s.summary.covers_turns } }),
   }
   const again = newlyUnlocked(npc, data)
-  return { data: again.length ? { ...data, unlocked: [...data.unlocked, ...again] } : data, ended: s.state === 'ended' }
+  const unlocked = again.length ? [...data.unlocked, ...again] : data.unlocked
+  // A memory whose secret the edited file no longer has (or no longer unlocked) is held back, as at the start.
+  const memories = (s.memories ?? []).filter((m) => m.secrets.every((id) => unlocked.includes(id)))
+  const withheld = [...(s.withheld_memories ?? []), ...(s.memories ?? []).filter((m) => !memories.includes(m)).map((m) => m.secrets)]
+  return { data: { ...data, unlocked, ...(memories.length && { memories }), ...(withheld.length && { withheld }) }, ended: s.state === 'ended' }
 }

@@ -38,6 +38,18 @@ export interface ConversationData {
   readonly failures: number
   /** The running summary of older exchanges, once one was written. */
   readonly summary?: RunningSummary | undefined
+  /**
+   * Memories of this player carried in from earlier conversations (memory/carry.ts): each only if
+   * every secret it was written under is unlocked here, so none can carry a fact past a lock.
+   */
+  readonly memories?: readonly CarriedMemory[] | undefined
+  /** The secret sets of the player's memories held back because one of their secrets is locked here; never their text. */
+  readonly withheld?: readonly (readonly string[])[] | undefined
+}
+
+export interface CarriedMemory {
+  readonly text: string
+  readonly secrets: readonly string[]
 }
 
 export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], vars: {}, unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }

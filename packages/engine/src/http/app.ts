@@ -11,6 +11,7 @@ import { HttpProblem, json, problemBody, toProblem } from './problem.ts'
 import { invalidBody } from './read-body.ts'
 import { conversationRoutes } from './routes/conversations.ts'
 import { inspectRoutes } from './routes/inspect.ts'
+import { memoryRoutes } from './routes/memory.ts'
 import { npcRoutes } from './routes/npcs.ts'
 import { playerTokenRoutes } from './routes/player-tokens.ts'
 import { saveRoutes } from './routes/saves.ts'
@@ -55,6 +56,7 @@ export function buildApp(basePath: string, deps: RouteDeps | undefined): OpenAPI
   turnRoutes(api, d)
   saveRoutes(api, d)
   inspectRoutes(api, d)
+  memoryRoutes(api, d)
 
   const root = new OpenAPIHono<AppEnv>()
   root.route(basePath, api)

@@ -13,6 +13,8 @@ import type { Npc } from '../content/schema.ts'
 import type { ConversationOptions } from '../conversation/conversation.ts'
 import type { Provider } from '../providers/types.ts'
 import { MemoryConversationStore } from '../store/memory.ts'
+import { MemoryKeeper, type MemoryErrorContext } from '../memory/keeper.ts'
+import type { MemoryLimits } from '../memory/limits.ts'
 import type { ConversationStore } from '../store/types.ts'
 import { buildApp, problemResponse } from './app.ts'
 import { identifyCaller, type Caller } from './caller.ts'
@@ -87,6 +89,13 @@ export interface DialogueHandlerOptions {
   trustProxy?: number
   /** Saves restore only for the player who took them (the game may restore any). Default true. */
   bindSavesToPlayer?: boolean
+  /**
+   * Memory across conversations: a player's conversation with an NPC starts from the NPC's record
+   * of them (memories, unlocks, variables), and each one that ends (or that this server lets go
+   * idle) is summarised into a memory in the background. Needs a store that keeps records (the
+   * default, or Redis). Summaries cost one model call per conversation (and one per merge). Off by default.
+   */
+  memory?: boolean | { limits?: Partial<MemoryLimits> | undefined; onError?: ((error: unknown, where: MemoryErrorContext) => void) | undefined } | undefined
   /** How often idle conversations and spent rate-limit buckets are swept. Default one minute. */
   sweepEveryMs?: number
   now?: () => number
@@ -104,7 +113,9 @@ export interface DialogueHandler {
   readonly ephemeralSigningKey: boolean
   /** Live conversations, rate-limit buckets and stored conversations held now. */
   stats(): { live: number; limiterBuckets: number; stored: number | null }
-  /** Stops the sweep timer (and the store's, if the handler made it). */
+  /** Resolves once the memories being written in the background are written (or given up). */
+  settled(): Promise<void>
+  /** Stops the sweep timer (and the store's, if the handler made it), after writing the memories of the conversations it holds. */
   close(): Promise<void>
 }
 
@@ -124,15 +135,18 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
   const providerFor = (npc: Npc) => (typeof options.provider === 'function' ? options.provider(npc) : options.provider)
   const trustProxy = options.trustProxy ?? 0
   const allowedHosts = options.allowedHosts ?? 'any'
+  const memory = options.memory === true ? {} : options.memory || undefined
+  const keeper = memory && new MemoryKeeper({ store, provider: providerFor, limits: memory.limits, now, onError: memory.onError })
   const service = new ConversationService({
     npcs, providerFor, lore: options.lore, actions: options.actions, store, live, ring, config,
-    inspectorForPlayers: options.inspectorForPlayers === true, bindSaves: options.bindSavesToPlayer ?? true,
+    inspectorForPlayers: options.inspectorForPlayers === true, bindSaves: options.bindSavesToPlayer ?? true, keeper, now,
   })
-  const app = buildApp(base, { service, limits, config, gameKeys, ring, npcs, providerFor, now })
+  const app = buildApp(base, { service, limits, config, gameKeys, ring, npcs, providerFor, now, keeper })
 
   const timer = setInterval(() => {
     limits.sweep()
-    live.sweep(config.idleMs)
+    live.sweep(config.idleMs, (l) => void service.letGo(l))
+    keeper?.retryDue()
   }, config.sweepEveryMs)
   ;(timer as { unref?: () => void }).unref?.()
 
@@ -159,8 +173,14 @@ export function createDialogueHandler(options: DialogueHandlerOptions): Dialogue
   return Object.assign(handler, {
     ephemeralSigningKey: ring.ephemeral,
     stats: () => ({ live: live.size, limiterBuckets: limits.size, stored: store.size?.() ?? null }),
+    settled: async () => {
+      await keeper?.settled()
+    },
     close: async () => {
       clearInterval(timer)
+      // A server going away is the last to hold its live conversations: it writes their memories.
+      if (keeper) await Promise.all(live.all().map((l) => service.letGo(l).catch(() => {})))
+      await keeper?.settled()
       live.clear()
       await ownStore?.close()
     },

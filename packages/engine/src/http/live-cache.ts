@@ -49,10 +49,19 @@ export class LiveConversations {
     this.#live.delete(id)
   }
 
-  /** Stops and drops every conversation unused for `idleMs`. */
-  sweep(idleMs: number): void {
+  /** Stops and drops every conversation unused for `idleMs`; `onIdle` sees each first (the server writes its memory). */
+  sweep(idleMs: number, onIdle?: (l: Live) => void): void {
     const cutoff = this.#now() - idleMs
-    for (const [id, l] of this.#live) if ((l.usedAt ?? 0) <= cutoff) this.forget(id)
+    for (const [id, l] of this.#live) {
+      if ((l.usedAt ?? 0) > cutoff) continue
+      onIdle?.(l)
+      this.forget(id)
+    }
+  }
+
+  /** Every conversation held now. */
+  all(): Live[] {
+    return [...this.#live.values()]
   }
 
   clear(): void {

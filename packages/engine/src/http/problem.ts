@@ -22,6 +22,7 @@ export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error
   if (error instanceof SaveError) return new HttpProblem(error.code === 'save_other_player' || error.code === 'save_unsigned' ? 403 : 400, error.code, error.message)
   if (isParleyError(error) && error.code === 'store_unavailable') return new HttpProblem(503, 'store_unavailable', 'conversations are unavailable for a moment; try again shortly', { 'retry-after': '1' })
+  if (isParleyError(error) && error.code === 'record_invalid') return new HttpProblem(500, 'record_invalid', 'this player\'s memory record cannot be read by this server')
   if (isParleyError(error)) {
     const status = error.code === 'conversation_ended' ? 409 : error.code === 'aborted' ? 409 : 400
     return new HttpProblem(status, error.code, error.message)

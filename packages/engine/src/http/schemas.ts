@@ -51,6 +51,14 @@ export const playerTokenBody = z
   })
   .openapi('PlayerTokenRequest')
 
+export const newGameBody = z
+  .strictObject({ npc: id.optional().openapi({ description: 'One NPC; without it, every NPC this server hosts.' }) })
+  .openapi('NewGame')
+
+export const memoryParams = z.object({
+  npc: id.openapi({ param: { name: 'npc', in: 'path' }, description: 'The NPC id.', example: 'informant' }),
+})
+
 export const conversationParams = z.object({
   id: z.string().max(100).openapi({ param: { name: 'id', in: 'path' }, description: 'The conversation id (32 hex digits).', example: '0123456789abcdef0123456789abcdef' }),
 })
@@ -61,7 +69,7 @@ export const ERROR_CODES = [
   'invalid_json', 'invalid_body', 'invalid_idempotency_key', 'idempotency_key_reused', 'invalid_player', 'body_too_large', 'body_timeout',
   'unsupported_media_type', 'origin_not_allowed', 'host_not_allowed', 'game_routes_off', 'game_key_required', 'game_key_invalid',
   'not_found', 'unknown_npc', 'method_not_allowed', 'unknown_item', 'unknown_flag', 'unknown_var', 'invalid_var', 'not_enough_items', 'conflict', 'conversation_ended',
-  'aborted', 'line_too_long', 'rate_limited', 'server_full', 'store_unavailable', 'internal',
+  'aborted', 'line_too_long', 'rate_limited', 'server_full', 'store_unavailable', 'internal', 'memory_off', 'record_invalid',
   'save_invalid', 'save_unsigned', 'save_version_unknown', 'save_signature_invalid', 'save_wrong_npc', 'save_other_player',
 ] as const
 
@@ -101,6 +109,10 @@ const explain = z
       .object({ text: z.string(), coversTurns: z.number() })
       .optional()
       .openapi({ description: 'The running summary of older exchanges the next request carries (absent until the history first outgrew its window), and how many exchanges it covers.' }),
+    memories: z
+      .array(z.object({ text: z.string(), secrets: z.array(z.string()), carried: z.boolean() }))
+      .optional()
+      .openapi({ description: 'What the NPC remembers of this player: carried into the system message, or held back (text masked) because a secret it was written under is locked.' }),
     next: z.object({ facts: z.array(z.string()), hints: z.array(z.string()), lore: z.array(z.string()), actions: z.array(z.string()), systemTokens: z.number() }),
     last: z.object({ facts: z.array(z.string()), lore: z.array(z.string()), promptTokens: z.number() }).nullable(),
   })
@@ -130,7 +142,9 @@ export const inspectorView = inspectorStatus.extend({ history: z.array(message) 
 export const conversationView = z.union([inspectorView, playerView]).openapi('ConversationView')
 export const conversationStatus = z.union([inspectorStatus, playerStatus]).openapi('ConversationStatus')
 
-export const created = z.intersection(conversationView, z.object({ greeting: z.string().nullable() })).openapi('CreatedConversation')
+export const created = z
+  .intersection(conversationView, z.object({ greeting: z.string().nullable(), returning: z.boolean().openapi({ description: 'The NPC carried memories of this player into the conversation (the server keeps memory).' }) }))
+  .openapi('CreatedConversation')
 
 export const turn = z
   .object({
@@ -171,6 +185,28 @@ export const npcList = z
   })
   .openapi('NpcList')
 
+export const memoryView = z
+  .object({
+    npc: z.string(),
+    conversations: z.number().openapi({ description: 'Conversations remembered so far.' }),
+    unlocked: z.array(z.string()).openapi({ description: 'Secrets the player has unlocked with this NPC: the next conversation starts with them.' }),
+    vars: z.record(z.string(), z.union([z.number(), z.string()])).optional().openapi({ description: 'The variables a new conversation starts with (the game only).' }),
+    memories: z.array(
+      z.object({
+        text: z.string().openapi({ description: "In the NPC's words. Masked (`•••`) for the player while a secret it was written under is locked." }),
+        secrets: z.array(z.string()).openapi({ description: 'Secrets unlocked when it was written: it is carried only into conversations where all of them are unlocked.' }),
+        carried: z.boolean(),
+        at: z.string(),
+        by: z.enum(['model', 'fallback']),
+      }),
+    ),
+    pending: z.number().openapi({ description: 'Finished conversations whose memory is still being written.' }),
+  })
+  .openapi('Memory')
+
+export const newGame = z.object({ cleared: z.array(z.string()) }).openapi('NewGameDone')
+export const forgotten = z.object({ deleted: z.number().openapi({ description: 'Records deleted.' }) }).openapi('Forgotten')
+
 export const playerToken = z.object({ token: z.string().openapi({ description: 'Send as `x-parley-client`.' }), player: z.string(), expiresAt: z.string() }).openapi('PlayerToken')
 
 // ---- the stream ----
@@ -201,5 +237,8 @@ export type Changed = z.output<typeof changed>
 export type SignedSaveBody = z.output<typeof signedSave>
 export type NpcList = z.output<typeof npcList>
 export type PlayerToken = z.output<typeof playerToken>
+export type MemoryView = z.output<typeof memoryView>
+export type NewGameDone = z.output<typeof newGame>
+export type Forgotten = z.output<typeof forgotten>
 export type StreamEvent = z.output<typeof streamEvents>
 export type ErrorCode = (typeof ERROR_CODES)[number]

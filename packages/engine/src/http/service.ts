@@ -8,6 +8,7 @@
 import type { z } from 'zod'
 import type { Npc } from '../content/schema.ts'
 import { Conversation, restoreConversation, type ConversationOptions } from '../conversation/conversation.ts'
+import { finishedFrom, type MemoryKeeper } from '../memory/keeper.ts'
 import type { Provider } from '../providers/types.ts'
 import { storedAnswer, withAnswer, type ConversationStore } from '../store/types.ts'
 import type { Caller } from './caller.ts'
@@ -35,6 +36,9 @@ export interface ServiceDeps {
   config: HandlerSettings
   inspectorForPlayers: boolean
   bindSaves: boolean
+  /** With memory on: conversations of a player start from the NPC's record of them, and are remembered when they end. */
+  keeper?: MemoryKeeper | undefined
+  now: () => number
 }
 
 export type Work =
@@ -87,6 +91,7 @@ export class ConversationService {
       owner: l.record.owner,
       answers: answer ? withAnswer(l.record.answers, answer.key, answer.value) : l.record.answers,
       view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
+      ...(l.record.startedAt !== undefined && { startedAt: l.record.startedAt }),
     }
     const ok = await this.#d.store.put(l.id, { ...record, snapshot: l.convo.snapshot() }, l.record.version)
     if (!ok) {
@@ -143,12 +148,14 @@ export class ConversationService {
         else snapshot = await openSave(ring, body.save, { npc, player: caller.kind === 'player' && bindSaves ? caller.player : undefined })
       }
       const convoOptions = await this.#options(npc, owner)
-      const convo = snapshot === undefined ? new Conversation(npc, convoOptions) : restoreConversation(npc, snapshot, convoOptions)
-      const loaded: Live = { id, record: { owner, answers: {}, version: 1 }, convo }
-      const answer = { ...this.view(loaded, caller), greeting: npc.greeting ?? null }
+      const startedAt = this.#d.now()
+      const convo = snapshot !== undefined ? restoreConversation(npc, snapshot, convoOptions) : await this.#fresh(npc, owner, convoOptions)
+      const loaded: Live = { id, record: { owner, answers: {}, version: 1, startedAt }, convo }
+      const returning = (convo.snapshot().memories?.length ?? 0) > 0
+      const answer = { ...this.view(loaded, caller), greeting: convo.greeting ?? null, returning }
       const answers = key === undefined ? {} : withAnswer({}, `${CREATED}:${key}`, answer)
       loaded.record.answers = answers
-      if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers }, 0))) {
+      if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers, startedAt }, 0))) {
         convo.stop()
         // Another server created it under the same key a moment ago: answer as it did.
         const earlier = key === undefined ? undefined : await this.#earlierCreate(id, key, body.npc)
@@ -160,6 +167,42 @@ export class ConversationService {
     } finally {
       release?.()
     }
+  }
+
+  /** A new conversation: for a player, from the NPC's record of them when the server keeps memory. */
+  async #fresh(npc: Npc, owner: string, options: ConversationOptions): Promise<Conversation> {
+    const keeper = this.#d.keeper
+    if (!keeper || owner === 'game') return new Conversation(npc, options)
+    return new Conversation(npc, options, { data: await keeper.start(npc, owner, { provider: options.provider, userId: options.userId }), ended: false })
+  }
+
+  /**
+   * Takes a conversation into the NPC's record of its player, in the background: when it ends, and
+   * when this server lets an idle one go. The memory is written off the request that ended it.
+   */
+  async #remember(l: Live): Promise<void> {
+    const keeper = this.#d.keeper
+    if (!keeper || l.record.owner === 'game') return
+    const npc = l.convo.npc
+    const options = await this.#options(npc, l.record.owner)
+    keeper.remember(npc, l.record.owner, finishedFrom(l.convo, l.id, l.record.startedAt ?? 0, l.record.version), { provider: options.provider, userId: options.userId })
+  }
+
+  /**
+   * The live-conversation cache is letting an idle conversation go (or the server is closing):
+   * unless another server has
+   * moved it on (Redis expiry alone cannot trigger this), its memory is written now. The facts are
+   * taken before the actor stops.
+   */
+  async letGo(l: Live): Promise<void> {
+    if (!this.#d.keeper || l.record.owner === 'game' || l.convo.state === 'ended') return
+    const version = l.record.version
+    const facts = finishedFrom(l.convo, l.id, l.record.startedAt ?? 0, version)
+    const npc = l.convo.npc
+    // Gone from the store (expired with this very idleness) is fine: the record refuses a version older than one it took.
+    const newest = async () => ((await this.#d.store.head(l.id))?.version ?? 0) <= version
+    const options = await this.#options(npc, l.record.owner)
+    this.#d.keeper.remember(npc, l.record.owner, facts, { provider: options.provider, userId: options.userId }, newest)
   }
 
   async #keyedId(owner: string, key: string): Promise<string> {
@@ -192,6 +235,7 @@ export class ConversationService {
         streaming = true
         return this.#streamTurn(l, caller, (work as { text: string }).text, key, release)
       }
+      const wasEnded = l.convo.state === 'ended'
       try {
         let outcome: object
         if (work.action === 'items') outcome = this.#give(l, work)
@@ -201,6 +245,7 @@ export class ConversationService {
         else outcome = publicResult(await l.convo.say(work.text))
         const answer = { ...outcome, conversation: this.status(l, caller) }
         await this.#save(l, key === undefined ? undefined : { key, value: answer })
+        if (!wasEnded && l.convo.state === 'ended') await this.#remember(l)
         return json(answer)
       } catch (error) {
         // A turn that failed part-way leaves the live copy unlike the stored one.
@@ -247,11 +292,13 @@ export class ConversationService {
       start: async (out) => {
         const send = (name: string, data: unknown) => out.enqueue(sseEvent(name, data))
         try {
+          const wasEnded = l.convo.state === 'ended'
           const turn = l.convo.stream(text, { signal: controller.signal })
           for await (const delta of turn) send('delta', { text: delta })
           const answer = { ...publicResult(await turn.result), conversation: this.status(l, caller) }
           await this.#save(l, key === undefined ? undefined : { key, value: answer })
           send('done', answer)
+          if (!wasEnded && l.convo.state === 'ended') await this.#remember(l)
         } catch (error) {
           if (!(error instanceof HttpProblem)) this.#d.live.forget(l.id)
           if (!controller.signal.aborted) send('error', problemBody(toProblem(error)))

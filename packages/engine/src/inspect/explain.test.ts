@@ -98,3 +98,23 @@ describe('explain for a player-visible view', () => {
     expect(JSON.stringify(e)).not.toContain('cellar/')
   })
 })
+
+describe('memories in the explanation', () => {
+  const facts = { items: {}, flags: [], turns: 0, said: [], unlocked: ['recipe'] }
+
+  it('lists carried memories with their secrets, and held-back ones masked, and counts the carried ones in the system message', () => {
+    const e = explainConversation(cook, { ...facts, memories: [{ text: 'The player works nights.', secrets: ['recipe'] }], withheld: [['back_door']] })
+    expect(e.memories).toEqual([
+      { text: 'The player works nights.', secrets: ['recipe'], carried: true },
+      { text: '•••', secrets: ['back_door'], carried: false },
+    ])
+    expect(e.next.systemTokens).toBeGreaterThan(explainConversation(cook, facts).next.systemTokens)
+    const text = formatExplanation(e)
+    expect(text).toContain('✓ The player works nights. · written with recipe unlocked')
+    expect(text).toContain('✗ held back · written with back_door unlocked')
+  })
+
+  it('has no memories field when there is nothing remembered', () => {
+    expect(explainConversation(cook, facts).memories).toBeUndefined()
+  })
+})

@@ -26,6 +26,20 @@ export interface ExplainFacts {
   readonly vars?: Readonly<Record<string, VarValue>> | undefined
   /** The running summary of older exchanges, once one was written. */
   readonly summary?: { readonly text: string; readonly covers: number; readonly turns: number } | undefined
+  /** Memories of the player carried into this conversation, and the secret sets of those held back. */
+  readonly memories?: readonly { readonly text: string; readonly secrets: readonly string[] }[] | undefined
+  readonly withheld?: readonly (readonly string[])[] | undefined
+}
+
+/**
+ * A memory of the player: carried into the system message, or held back because one of its
+ * secrets is locked here. A held-back memory's text is never shown (it may name a locked fact; the
+ * inspector view can reach a player), only the secrets it waits for.
+ */
+export interface MemoryExplanation {
+  text: string
+  secrets: string[]
+  carried: boolean
 }
 
 export interface VarExplanation {
@@ -82,6 +96,8 @@ export interface Explanation {
   actions: ActionExplanation[]
   /** The running summary the next request carries in its system message, and how many exchanges it covers. */
   summary?: { text: string; coversTurns: number } | undefined
+  /** What the NPC remembers of this player from earlier conversations (absent when nothing). */
+  memories?: MemoryExplanation[]
   next: {
     /** Secrets whose fact the system message carries, and those it carries only a hint of. */
     facts: string[]
@@ -94,21 +110,19 @@ export interface Explanation {
     systemTokens: number
   }
   last: { facts: string[]; lore: string[]; promptTokens: number } | null
-  /** Memories of earlier conversations with this player, and whether each is carried (all its secrets unlocked). */
-  memories?: Array<{ text: string; secrets: string[]; carried: boolean }>
 }
 
 /**
  * The system message's size changes only with unlocks, gifts and flags, whose arrays a conversation
  * replaces rather than edits; so the last count per NPC is reused while they are the same.
  */
-const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; summary: unknown; tokens: number }>()
+const tokenCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; summary: unknown; memories: unknown; tokens: number }>()
 
 function systemTokens(npc: Npc, facts: ExplainFacts): number {
   const hit = tokenCache.get(npc)
-  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars && hit.summary === facts.summary) return hit.tokens
-  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary }))
-  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary, tokens })
+  if (hit && hit.unlocked === facts.unlocked && hit.items === facts.items && hit.flags === facts.flags && hit.vars === facts.vars && hit.summary === facts.summary && hit.memories === facts.memories) return hit.tokens
+  const tokens = estimateTokens(buildSystemMessage(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary, memories: facts.memories }))
+  tokenCache.set(npc, { unlocked: facts.unlocked, items: facts.items, flags: facts.flags, vars: facts.vars, summary: facts.summary, memories: facts.memories, tokens })
   return tokens
 }
 
@@ -120,6 +134,9 @@ function requestTokens(messages: readonly GlmMessage[]): number {
   if (n === undefined) requestCache.set(messages, (n = messages.reduce((sum, m) => sum + messageTokens(m.content ?? ''), 0)))
   return n
 }
+
+/** Stands in for a held-back memory's text. */
+export const MASKED_MEMORY = '•••'
 
 export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRequestFacts | undefined, options: ExplainOptions = {}): Explanation {
   const values = facts.vars ?? defaultVars(npc)
@@ -153,6 +170,10 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     }
   })
   const actions = npc.actions.map((a): ActionExplanation => ({ name: a.name, offered: !a.when || evaluate(a.when, state), condition: a.when && explainCondition(a.when, state, options) }))
+  const memories: MemoryExplanation[] = [
+    ...(facts.memories ?? []).map((m) => ({ text: m.text, secrets: [...m.secrets], carried: true })),
+    ...(facts.withheld ?? []).map((secrets) => ({ text: MASKED_MEMORY, secrets: [...secrets], carried: false })),
+  ]
   return {
     npc: npc.id,
     turns: facts.turns,
@@ -163,6 +184,7 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
     lore,
     actions,
     ...(facts.summary && { summary: { text: facts.summary.text, coversTurns: facts.summary.turns } }),
+    ...(memories.length && { memories }),
     next: {
       facts: secrets.filter((s) => s.next === 'fact').map((s) => s.id),
       hints: secrets.filter((s) => s.next === 'hint').map((s) => s.id),

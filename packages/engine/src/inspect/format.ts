@@ -25,6 +25,8 @@ export function formatExplanation(e: Explanation): string {
   if (e.actions.length) out.push('actions')
   for (const a of e.actions) out.push(`  ${mark(a.offered)} ${a.name}: ${a.condition ? `${a.offered ? 'offered' : 'not offered'}: ${formatConditionLine(a.condition)}` : 'always offered'}`)
   if (e.summary) out.push(`summary of the first ${e.summary.coversTurns} exchanges (sent in the system message)\n  ${e.summary.text}`)
+  if (e.memories?.length) out.push('memories')
+  for (const m of e.memories ?? []) out.push(`  ${mark(m.carried)} ${m.carried ? m.text : 'held back'}${m.secrets.length ? ` · written with ${m.secrets.join(', ')} unlocked` : ''}`)
   out.push(`next request: facts ${list(e.next.facts)} · hints ${list(e.next.hints)} · lore from ${list(e.next.lore)} · tools ${list(e.next.actions)} · system message ~${e.next.systemTokens} tokens`)
   out.push(e.last ? `last request: facts ${list(e.last.facts)} · lore ${list(e.last.lore)} · ~${e.last.promptTokens} prompt tokens` : 'last request: none yet')
   return out.join('\n')

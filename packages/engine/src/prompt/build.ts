@@ -32,12 +32,12 @@ function examples(npc: Npc): readonly GlmMessage[] {
  * those replace the state's arrays and objects; so the last text per NPC is reused while they are
  * the same.
  */
-const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; lore: unknown; summary: unknown; text: string }>()
+const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; memories: unknown; lore: unknown; summary: unknown; text: string }>()
 
 function systemMessage(npc: Npc, state: PromptState): string {
   const hit = systemCache.get(npc)
-  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.lore === state.lore && hit.summary === state.summary) return hit.text
+  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.memories === state.memories && hit.lore === state.lore && hit.summary === state.summary) return hit.text
   const text = buildSystemMessage(npc, state)
-  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, lore: state.lore, summary: state.summary, text })
+  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, memories: state.memories, lore: state.lore, summary: state.summary, text })
   return text
 }

@@ -7,6 +7,11 @@ export interface PromptState {
   readonly flags: readonly string[]
   /** Variables' values; their authored descriptions for these values are told to the model. */
   readonly vars?: Readonly<Record<string, number | string>> | undefined
+  /**
+   * What the NPC remembers of this player from earlier conversations: only memories whose secrets
+   * are all unlocked here (see memory/carry.ts), already held to their token budget.
+   */
+  readonly memories?: readonly { readonly text: string }[] | undefined
   /** Lore retrieved for this turn (already filtered by unlock conditions). */
   readonly lore?: readonly string[] | undefined
   /** The running summary of the conversation's older exchanges (what was said, condensed). */
@@ -14,14 +19,19 @@ export interface PromptState {
 }
 
 const LABELS = {
-  zh: { summary: '【此前谈话的摘要（更早的对话已浓缩如下，下面的对话接着它）】', lore: '【与玩家问题相关的背景资料（仅在相关时使用）】', known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
-  en: { summary: 'Summary of the earlier conversation (older exchanges, condensed; the messages below follow it):', lore: 'Background that may help with this question (use only if relevant):', known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
+  zh: { summary: '【此前谈话的摘要（更早的对话已浓缩如下，下面的对话接着它）】', lore: '【与玩家问题相关的背景资料（仅在相关时使用）】', memory: '【你对这个玩家的记忆（来自你们以前的谈话）】', known: '【你掌握并可以说出的情报】', kept: '【你守着的秘密（不要透露）】', items: '【玩家交给你的东西】', situation: '【你知道的情况】', greeted: '【你的开场白】', sep: '、' },
+  en: { summary: 'Summary of the earlier conversation (older exchanges, condensed; the messages below follow it):', lore: 'Background that may help with this question (use only if relevant):', memory: 'What you remember of this player from earlier conversations:', known: 'What you know and may tell:', kept: 'What you keep to yourself:', items: 'What the player has given you:', situation: 'What you know of the situation:', greeted: 'You opened with:', sep: ', ' },
 }
 
 const hasCjk = (text: string) => /[\u3400-\u9fff]/.test(text)
 
 function includes(set: ReadonlySet<string> | readonly string[], value: string): boolean {
   return 'has' in set ? set.has(value) : set.includes(value)
+}
+
+/** The NPC's first line: its `welcome_back` for a player it remembers, else its greeting. */
+export function openingLine(npc: Npc, remembers: boolean): string | undefined {
+  return (remembers && npc.lines.welcome_back) || npc.greeting
 }
 
 /**
@@ -32,7 +42,8 @@ function includes(set: ReadonlySet<string> | readonly string[], value: string): 
 export function buildSystemMessage(npc: Npc, state: PromptState): string {
   const l = hasCjk(npc.persona) ? LABELS.zh : LABELS.en
   const parts = [npc.persona.trim()]
-  if (npc.greeting) parts.push(`${l.greeted} ${npc.greeting}`)
+  const opening = openingLine(npc, state.memories?.length ? true : false)
+  if (opening) parts.push(`${l.greeted} ${opening}`)
   const known: string[] = []
   const kept: string[] = []
   for (const secret of npc.secrets) {
@@ -50,6 +61,7 @@ export function buildSystemMessage(npc: Npc, state: PromptState): string {
   if (given.length) parts.push(`${l.items}${l === LABELS.zh ? '' : ' '}${given.join(l.sep)}`)
   const notes = [...state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n), ...varDescriptions(npc, state.vars)]
   if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
+  if (state.memories?.length) parts.push(`${l.memory}\n${state.memories.map((m) => `- ${m.text}`).join('\n')}`)
   if (state.summary?.text) parts.push(`${l.summary}\n${state.summary.text}`)
   if (state.lore?.length) parts.push(`${l.lore}\n${state.lore.map((t) => `<<<\n${t}\n>>>`).join('\n')}`)
   return parts.join('\n\n')

@@ -1,2 +1,3 @@
 export { MemoryConversationStore } from './memory.ts'
-export type { ConversationStore, StoredConversation } from './types.ts'
+export { keepsRecords } from './types.ts'
+export type { ConversationStore, StoredConversation, RecordKey, StoredRecord, RecordStore } from './types.ts'

@@ -1,4 +1,4 @@
-import type { ConversationStore, StoredConversation } from './types.ts'
+import type { ConversationStore, RecordKey, StoredConversation, StoredRecord } from './types.ts'
 
 export interface MemoryStoreOptions {
   /** Conversations untouched this long are dropped. Default 30 minutes. */
@@ -15,6 +15,8 @@ export interface MemoryStoreOptions {
  */
 export class MemoryConversationStore implements ConversationStore {
   readonly #entries = new Map<string, { json: string; owner: string; version: number; expires: number }>()
+  /** Records by player, then by NPC: they never expire, only leave when deleted. */
+  readonly #records = new Map<string, Map<string, { json: string; version: number }>>()
   readonly #ttlMs: number
   readonly #now: () => number
   #timer: ReturnType<typeof setInterval> | undefined
@@ -81,6 +83,32 @@ export class MemoryConversationStore implements ConversationStore {
   async touch(id: string): Promise<void> {
     const e = this.#live(id)
     if (e) e.expires = this.#now() + this.#ttlMs
+  }
+
+  async getRecord(key: RecordKey): Promise<StoredRecord | undefined> {
+    const e = this.#records.get(key.player)?.get(key.npc)
+    return e && { record: JSON.parse(e.json) as unknown, version: e.version }
+  }
+
+  async putRecord(key: RecordKey, record: unknown, expected: number): Promise<boolean> {
+    let byNpc = this.#records.get(key.player)
+    const current = byNpc?.get(key.npc)?.version ?? 0
+    if (current !== expected) return false
+    if (!byNpc) this.#records.set(key.player, (byNpc = new Map()))
+    byNpc.set(key.npc, { json: JSON.stringify(record), version: expected + 1 })
+    return true
+  }
+
+  async deleteRecords(player: string, npc?: string): Promise<number> {
+    const byNpc = this.#records.get(player)
+    if (!byNpc) return 0
+    if (npc === undefined) {
+      this.#records.delete(player)
+      return byNpc.size
+    }
+    const gone = byNpc.delete(npc) ? 1 : 0
+    if (byNpc.size === 0) this.#records.delete(player)
+    return gone
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** @module @parley/engine/redis: conversations in Redis, so any server can serve any conversation. */
 import { createClient, type RedisClientType } from 'redis'
-import { StoreUnavailableError, type ConversationStore, type StoredConversation } from './types.ts'
+import { StoreUnavailableError, type ConversationStore, type RecordKey, type StoredConversation, type StoredRecord } from './types.ts'
 
 export { StoreUnavailableError }
 
@@ -11,6 +11,32 @@ if current ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2], 'owner', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
+`
+
+// Records never expire; each player's set of NPC ids lets "forget this player" find them all.
+const PUT_RECORD = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if current ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return 1
+`
+
+// One player's records and their index, all at once, so no half-forgotten player is ever seen.
+const DELETE_RECORDS = `
+local gone = 0
+for _, npc in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  gone = gone + redis.call('DEL', ARGV[1] .. npc)
+end
+redis.call('DEL', KEYS[1])
+return gone
+`
+
+const DELETE_RECORD = `
+local gone = redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[2]) end
+return gone
 `
 
 const CONNECT_TIMEOUT_MS = 2000
@@ -30,17 +56,21 @@ export interface RedisStoreOptions {
   ttlMs?: number
   /** Key prefix, to share a Redis with other data. Default `parley:conversation:`. */
   prefix?: string
+  /** Key prefix of the memory records kept per (player, NPC). Default `parley:record:` (or `<prefix>record:` with a custom `prefix`). */
+  recordPrefix?: string
 }
 
 export class RedisConversationStore implements ConversationStore {
   readonly #client: RedisClientType
   readonly #ttlMs: number
   readonly #prefix: string
+  readonly #records: string
   readonly #ready: Promise<unknown>
 
   constructor(options: RedisStoreOptions) {
     this.#ttlMs = options.ttlMs ?? 30 * 60_000
     this.#prefix = options.prefix ?? 'parley:conversation:'
+    this.#records = options.recordPrefix ?? (options.prefix === undefined ? 'parley:record:' : `${options.prefix}record:`)
     this.#client = createClient({
       url: options.url,
       // Keep trying while Redis restarts; requests meanwhile fail fast rather than queue forever.
@@ -78,6 +108,34 @@ export class RedisConversationStore implements ConversationStore {
 
   async touch(id: string): Promise<void> {
     await guard(async () => (await this.#connected(), this.#client.pExpire(this.#prefix + id, this.#ttlMs)))
+  }
+
+  // Ids are encoded, so a player id holding ':' or '/' can never name another player's keys.
+  #index(player: string): string {
+    return `${this.#records}${encodeURIComponent(player)}`
+  }
+  #recordKey(key: RecordKey): string {
+    return `${this.#index(key.player)}/${encodeURIComponent(key.npc)}`
+  }
+
+  async getRecord(key: RecordKey): Promise<StoredRecord | undefined> {
+    const h = await guard(async () => (await this.#connected(), this.#client.hGetAll(this.#recordKey(key))))
+    if (!h.data || !h.version) return undefined
+    return { record: JSON.parse(h.data) as unknown, version: Number(h.version) }
+  }
+
+  async putRecord(key: RecordKey, record: unknown, expected: number): Promise<boolean> {
+    const ok = await guard(async () => (await this.#connected(), this.#client.eval(PUT_RECORD, { keys: [this.#recordKey(key), this.#index(key.player)], arguments: [String(expected), JSON.stringify(record), encodeURIComponent(key.npc)] })))
+    return ok === 1
+  }
+
+  async deleteRecords(player: string, npc?: string): Promise<number> {
+    const gone = await guard(async () => {
+      await this.#connected()
+      if (npc !== undefined) return this.#client.eval(DELETE_RECORD, { keys: [this.#recordKey({ player, npc }), this.#index(player)], arguments: [encodeURIComponent(npc)] })
+      return this.#client.eval(DELETE_RECORDS, { keys: [this.#index(player)], arguments: [`${this.#index(player)}/`] })
+    })
+    return Number(gone)
   }
 
   /**

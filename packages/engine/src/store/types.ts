@@ -14,6 +14,8 @@ export interface StoredConversation {
   answers: Record<string, unknown>
   /** What the designer's panel shows about the last call, which snapshots do not keep. */
   view?: { lastRequest: GlmMessage[] | null; lore: string[] } | undefined
+  /** When it started (ms since the epoch): a conversation begun before the player's "new game" is not remembered. */
+  startedAt?: number | undefined
 }
 
 /**
@@ -37,6 +39,35 @@ export interface ConversationStore {
    */
   size?(): number
   nextExpiryMs?(): number
+  /**
+   * What an NPC remembers of a player across conversations (`memory/record.ts`): one record per
+   * (player, NPC), kept until deleted (it never expires with the conversations). A store without
+   * these methods keeps no memory: conversations then start from nothing, as before.
+   */
+  getRecord?(key: RecordKey): Promise<StoredRecord | undefined>
+  /** Compare-and-set, as `put`: writes version `expected + 1` if the stored version is `expected` (0: none yet). */
+  putRecord?(key: RecordKey, record: unknown, expected: number): Promise<boolean>
+  /** Deletes the player's record with one NPC, or with every NPC when `npc` is left out. Returns how many went. */
+  deleteRecords?(player: string, npc?: string): Promise<number>
+}
+
+/** Whose record: the player (the conversation's owner) and the NPC's id. */
+export interface RecordKey {
+  player: string
+  npc: string
+}
+
+/** A record as stored: its JSON as written (checked by the reader) and its version. */
+export interface StoredRecord {
+  record: unknown
+  version: number
+}
+
+/** Stores that keep records; the memory keeper needs one. */
+export type RecordStore = Required<Pick<ConversationStore, 'getRecord' | 'putRecord' | 'deleteRecords'>>
+
+export function keepsRecords(store: ConversationStore): store is ConversationStore & RecordStore {
+  return typeof store.getRecord === 'function' && typeof store.putRecord === 'function' && typeof store.deleteRecords === 'function'
 }
 
 /** Most answers kept per conversation for idempotent retries. */

@@ -8,6 +8,7 @@ import { z, type OpenAPIHono } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import type { Npc } from '../../content/schema.ts'
 import type { Provider } from '../../providers/types.ts'
+import type { MemoryKeeper } from '../../memory/keeper.ts'
 import { requireGame, type Caller } from '../caller.ts'
 import type { HandlerSettings } from '../config.ts'
 import type { RequestLimits } from '../limits.ts'
@@ -30,6 +31,8 @@ export interface RouteDeps {
   npcs: ReadonlyMap<string, Npc>
   providerFor: (npc: Npc) => Provider
   now: () => number
+  /** Present when the server keeps memory of players. */
+  keeper?: MemoryKeeper | undefined
 }
 
 /** Game-only routes: off (404) without a configured game key, 401 for a player. */
@@ -89,7 +92,7 @@ const STATUS: Record<ErrorCode, number[]> = {
   origin_not_allowed: [403], host_not_allowed: [403], save_unsigned: [403], save_other_player: [403],
   not_found: [404], unknown_npc: [404], method_not_allowed: [405], body_timeout: [408],
   idempotency_key_reused: [409], not_enough_items: [409], conflict: [409], conversation_ended: [409], aborted: [409],
-  body_too_large: [413], unsupported_media_type: [415], rate_limited: [429], internal: [500], server_full: [503], store_unavailable: [503],
+  body_too_large: [413], unsupported_media_type: [415], rate_limited: [429], internal: [500], server_full: [503], store_unavailable: [503], memory_off: [404], record_invalid: [500],
 }
 const HEADERS: Record<number, Record<string, { description: string; schema: { type: 'string' } }>> = {
   401: { 'www-authenticate': { description: 'Bearer', schema: { type: 'string' } } },

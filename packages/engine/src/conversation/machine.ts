@@ -217,7 +217,10 @@ export const conversationMachine = setup({
       const p = turn.prepared
       return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools, userId: context.userId } } }
     }),
-    stopCall: sendTo('caller', { type: 'cancel' as const }),
+    /** Leaving `calling` before the caller has answered aborts its call; after `call.done` or `call.failed` it holds none, so nothing is sent. */
+    stopCall: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'call.done' && event.type !== 'call.failed') enqueue.sendTo('caller', { type: 'cancel' as const })
+    }),
     emitDelta: emit(({ context, event }) => {
       assertEvent(event, 'call.delta')
       return { type: 'turn.delta' as const, id: context.turn!.id, text: event.text }
@@ -408,6 +411,8 @@ export const conversationMachine = setup({
               { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
               { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
               { guard: 'turnEnds', actions: 'commit', target: '#conversation.ended' },
+              // Straight back to awaiting when no line waits: a pass through `dispatch` is one more microstep and snapshot per turn.
+              { guard: 'queueEmpty', actions: 'commit', target: '#conversation.awaiting' },
               { actions: 'commit', target: '#conversation.dispatch' },
             ],
             'call.failed': [

@@ -13,7 +13,7 @@ import type { GameState } from '../conditions/types.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { isGlmError } from '../glm/errors.ts'
 import type { GlmTool } from '../actions/tools.ts'
-import { offeredActions, toolFor } from '../actions/tools.ts'
+import { offeredActions, toolOf } from '../actions/tools.ts'
 import type { ActionCall, ActionOutcome, ActionSettings } from '../actions/types.ts'
 import { carriedOut, checkCall, closeRound, decideCall, emptyLog, flagsWithEffects, openRound, rejectCall, type ActionLog, type Round } from '../actions/round.ts'
 import { asOutcome, decideActor } from '../actions/decide.ts'
@@ -104,7 +104,7 @@ function workingState(context: ConversationContext): GameState {
 }
 
 function nextTools(context: ConversationContext, rounds: number): GlmTool[] {
-  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolFor) : []
+  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolOf) : []
 }
 
 /**
@@ -133,7 +133,7 @@ function settle(context: ConversationContext, reply: string | undefined, failed:
   }
   const committed = commitTurn(context.npc, data, turn.prepared, reply ?? context.npc.lines.fallback, log.entries)
   const failures = failed ? context.data.failures + 1 : reply === undefined ? context.data.failures : 0
-  return { data: { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
+  return { data: failures === committed.data.failures ? committed.data : { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
 }
 
 /** Variables changed by the turn's actions, with what that unlocks (for `unlocked:` chains and lore; secrets read only game-owned variables). */

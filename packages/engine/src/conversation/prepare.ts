@@ -8,7 +8,7 @@ import { collectSaid, evaluate, saidKey } from '../conditions/evaluate.ts'
 import { saidMatcher } from '../conditions/said-pattern.ts'
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
-import { offeredActions, toolFor, type GlmTool } from '../actions/tools.ts'
+import { offeredActions, toolOf, type GlmTool } from '../actions/tools.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
@@ -117,6 +117,6 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed, state }
+  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
 }
 

@@ -34,12 +34,14 @@ interface Window {
 }
 
 const cost = (m: HistoryEntry) => messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0)
-const copy = (e: HistoryEntry): HistoryEntry => ({
-  role: e.role,
-  content: e.content,
-  ...(e.tool_calls && { tool_calls: e.tool_calls }),
-  ...(e.tool_call_id && { tool_call_id: e.tool_call_id }),
-})
+/** Frozen: entries are shared by every request that carries them (the GLM client keeps their JSON). */
+const copy = (e: HistoryEntry): HistoryEntry =>
+  Object.freeze({
+    role: e.role,
+    content: e.content,
+    ...(e.tool_calls && { tool_calls: e.tool_calls }),
+    ...(e.tool_call_id && { tool_call_id: e.tool_call_id }),
+  })
 
 /**
  * A conversation's history: immutable and append-only, stored as exchanges newest first, so a
@@ -87,7 +89,12 @@ export class History {
 
   /** The newest whole exchanges whose tokens fit the budget, oldest first. */
   recent(budgetTokens: number): HistoryEntry[] {
-    return this.#last ? [...windowOf(this.#last, budgetTokens).entries] : []
+    return [...this.recentView(budgetTokens)]
+  }
+
+  /** `recent`, without the copy: the window itself, read-only (a request builder copies it once, into the request). */
+  recentView(budgetTokens: number): readonly HistoryEntry[] {
+    return this.#last ? windowOf(this.#last, budgetTokens).entries : []
   }
 
   /** The tokens of what `recent(budgetTokens)` keeps. */

@@ -207,11 +207,9 @@ export const conversationMachine = setup({
       const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
       return { turn }
     }),
-    sendRequest: enqueueActions(({ context, enqueue }) => {
-      const turn = context.turn!
-      enqueue.assign({ lastRequest: turn.messages, lastLore: turn.prepared.lore })
-      enqueue.emit({ type: 'request.sent', id: turn.id, messages: turn.messages, lore: turn.prepared.lore })
-    }),
+    // Two plain actions rather than one enqueueActions: it builds its action builder on every call.
+    recordRequest: assign(({ context }) => ({ lastRequest: context.turn!.messages, lastLore: context.turn!.prepared.lore })),
+    announceRequest: emit(({ context }) => ({ type: 'request.sent' as const, id: context.turn!.id, messages: context.turn!.messages, lore: context.turn!.prepared.lore })),
     startCall: sendTo('caller', ({ context }) => {
       const turn = context.turn!
       const p = turn.prepared
@@ -402,7 +400,7 @@ export const conversationMachine = setup({
         },
         /** One call to the model, made by the caller on entry; leaving this state aborts it. */
         calling: {
-          entry: ['sendRequest', 'startCall'],
+          entry: ['recordRequest', 'announceRequest', 'startCall'],
           exit: 'stopCall',
           initial: 'requesting',
           on: {

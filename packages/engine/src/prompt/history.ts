@@ -121,7 +121,12 @@ function windowOf(last: Node, budget: number): Window {
         tokens -= oldest.tokens
         dropEntries += oldest.messages.length
       }
-      window = { budget, nodes: [...before.nodes.slice(drop), last], entries: [...before.entries.slice(dropEntries), ...last.messages], tokens }
+      // One new array each (slice, then push): the window is rebuilt on every turn.
+      const nodes = before.nodes.slice(drop)
+      nodes.push(last)
+      const entries = before.entries.slice(dropEntries)
+      for (const m of last.messages) entries.push(m)
+      window = { budget, nodes, entries, tokens }
     }
     if (!last.window) last.prev!.window = undefined
   } else {

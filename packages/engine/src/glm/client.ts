@@ -4,7 +4,6 @@ import { ThinkTagFilter, splitThinkTags } from './think-tags.ts'
 import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } from './tool-calls.ts'
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
-import { requestJson } from './request-json.ts'
 import { readSseData } from './sse.ts'
 import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
 
@@ -127,7 +126,7 @@ export class GlmClient {
             if (glmError.glmCode === '1231' && typeof call.payload.request_id === 'string') {
               call.requestId = newRequestId()
               call.payload = { ...call.payload, request_id: call.requestId }
-              call.body = requestJson(call.payload)
+              call.body = JSON.stringify(call.payload)
             }
             call.onRetry?.({ attempt: retryCount, error: glmError })
           },
@@ -176,7 +175,7 @@ export class GlmClient {
     if (auth && !('authorization' in headers)) headers.authorization = auth
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
-    const state: CallState = { requestId, payload, body: requestJson(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
+    const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
     const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal)
     if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }

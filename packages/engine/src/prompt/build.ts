@@ -9,7 +9,7 @@ import type { History } from './history.ts'
  */
 export function buildMessages(npc: Npc, state: PromptState, history: History, playerLine: string): GlmMessage[] {
   // History entries are already GLM-shaped and immutable, so they are shared, not copied; so are
-  // the system message and examples while they are unchanged (frozen: the GLM client keeps their JSON).
+  // the system message and examples while they are unchanged (frozen, since every request shares them).
   return [systemMessage(npc, state), ...examples(npc), ...history.recentView(npc.history.max_tokens), { role: 'user', content: playerLine }]
 }
 

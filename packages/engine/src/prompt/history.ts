@@ -34,7 +34,7 @@ interface Window {
 }
 
 const cost = (m: HistoryEntry) => messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0)
-/** Frozen: entries are shared by every request that carries them (the GLM client keeps their JSON). */
+/** Frozen: entries are shared, uncopied, by every request that carries them. */
 const copy = (e: HistoryEntry): HistoryEntry =>
   Object.freeze({
     role: e.role,

@@ -8,7 +8,7 @@ import { collectSaid, evaluate, saidKey } from '../conditions/evaluate.ts'
 import { saidMatcher } from '../conditions/said-pattern.ts'
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
-import { offeredActions, toolFor, type GlmTool } from '../actions/tools.ts'
+import { offeredActions, toolOf, type GlmTool } from '../actions/tools.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
@@ -82,12 +82,21 @@ function loreQuery(data: ConversationData, line: string): string {
   return previous ? `${line}\n${previous}` : line
 }
 
+const noReplies: ScriptView['replies'] = []
+
+/** The scripted replies whose `when` holds; the NPC's own list when none has a `when` (most), instead of a copy per turn. */
+function scriptedReplies(npc: Npc, state: GameState): ScriptView['replies'] {
+  const replies = npc.scripted?.replies
+  if (!replies) return noReplies
+  return replies.some((r) => r.when) ? replies.filter((r) => !r.when || evaluate(r.when, state)) : replies
+}
+
 export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
   const saidMatched = saidPatterns(npc)
     .filter((p) => !data.said.includes(saidKey(p)) && saidMatcher(p).test(line))
     .map(saidKey)
   const unlocked = newlyUnlocked(npc, data, line)
-  const view = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)
+  const view = withUnlocks(saidMatched.length ? { ...data, said: [...data.said, ...saidMatched] } : data, unlocked)
   const state = gameState(view, line)
   let lore: LoreChunk[] = []
   let withLore: PreparedTurn['withLore']
@@ -110,13 +119,13 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   const messages = buildMessages(npc, promptState, data.history, line)
   const halved = () => halvedWindow(npc, promptState, data.history, line)
   const script: ScriptView = {
-    replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
+    replies: scriptedReplies(npc, state),
     default: npc.scripted?.default,
   }
-  const revealed = npc.secrets
+  const revealed = view.fresh.length === 0 ? [] : npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed, state }
+  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
 }
 

@@ -365,8 +365,8 @@ function runOf(l: Live): string {
  * than any "new game" (0): it is remembered only by a record never cleared.
  */
 export function savedStartedAt(snapshot: unknown): number {
-  // The engine's snapshot names its start time here (fix-memory-core); re-point if it names it otherwise.
-  const at = snapshot !== null && typeof snapshot === 'object' ? (snapshot as { startedAt?: unknown }).startedAt : undefined
+  // The snapshot's own start time (`started_at`, which snapshots of conversations the memory keeper opened carry).
+  const at = snapshot !== null && typeof snapshot === 'object' ? (snapshot as { started_at?: unknown }).started_at : undefined
   return typeof at === 'number' && Number.isFinite(at) && at >= 0 ? at : 0
 }
 

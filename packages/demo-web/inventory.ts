@@ -4,10 +4,10 @@
  * of each item it declares), less what it has handed over, plus what the NPC handed over (an
  * action's flag). With memory on, the NPC's record carries trust from one conversation to the
  * next, so the purse is carried too (purse.ts): what was given and received in any conversation
- * with the NPC, until the player's new game. Without memory, each conversation is a new game. The page asks for a
- * gift or a deed; this module checks the player has the gift and gives it through the engine's
- * game route, with `max` so the engine refuses atomically if two gifts race, and lets deeds.ts
- * move the variables the game owns. Nothing here trusts the page.
+ * with the NPC, until the player's new game. Without memory, each conversation is a new game.
+ * The page asks for a gift or a deed; this module checks the player has the gift and gives it
+ * through the engine's game route, with `max` so the engine refuses atomically if two gifts race,
+ * and lets deeds.ts move the variables the game owns. Nothing here trusts the page.
  */
 import type { Npc } from '@parley/engine'
 import { HttpProblem, readJson } from '@parley/engine/http'

@@ -13,8 +13,10 @@ import { ContentError, createGlmClient, glmProvider, scriptedProvider, type Cont
 import { formatIssue, type ServerKind } from '@parley/engine/unstable'
 import { checkHost, checkStateChange, createDialogueHandler, HttpProblem, KeyRing } from '@parley/engine/http'
 import { DiskEmbeddingCache, loadNpcs } from '@parley/engine/node'
+import { MemoryConversationStore } from '@parley/engine'
 import { RedisConversationStore } from '@parley/engine/redis'
 import { answerGameRoute } from './inventory.ts'
+import { PurseBook } from './purse.ts'
 import { sendResponse, toWebRequest } from './node-bridge.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -73,11 +75,15 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const gameKey = gameKeys[0] ?? randomBytes(32).toString('base64url')
   const ring = KeyRing.parse(e.PARLEY_SIGNING_KEYS)
   // With REDIS_URL, conversations live in Redis: several servers (or a restarted one) serve them.
-  const store = e.REDIS_URL ? new RedisConversationStore({ url: e.REDIS_URL, ttlMs: idleMs }) : undefined
+  // The server makes the store itself either way: the player's purses live in it beside the NPCs' records.
+  const store = e.REDIS_URL ? new RedisConversationStore({ url: e.REDIS_URL, ttlMs: idleMs }) : new MemoryConversationStore({ ttlMs: idleMs, sweepEveryMs: number(e.PARLEY_SWEEP_MS, 60_000) })
+  const memory = e.PARLEY_MEMORY !== 'off'
+  // With memory the informant's trust carries to the next conversation, so the purse it was bought with does too.
+  const purses = memory ? new PurseBook(store, ring) : undefined
   const handler = createDialogueHandler({
     npcs: npcList,
     provider,
-    ...(store && { store }),
+    store,
     // With a key, lore that asks for embeddings uses GLM embedding-3 (cached on disk); without, BM25.
     ...(client && { lore: { embeddings: { client, cache: new DiskEmbeddingCache(e.PARLEY_CACHE_DIR ?? join(root, '.parley-cache/embeddings')) } } }),
     idleMs,
@@ -93,7 +99,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     // The demo page is the game's own page: it shows the behind-the-scenes panel.
     inspectorForPlayers: true,
     // NPCs remember the player (by the signed client id cookie) across conversations; PARLEY_MEMORY=off turns it off.
-    memory: e.PARLEY_MEMORY !== 'off',
+    memory,
     allowedHosts,
     trustProxy,
     ...(allowedOrigins.length && { allowedOrigins }),
@@ -114,7 +120,15 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const send = sendResponse
 
   async function api(req: IncomingMessage, res: ServerResponse) {
-    await send(await handler(toRequest(req, res), { address: req.socket.remoteAddress }), res)
+    const request = toRequest(req, res)
+    const response = await handler(request, { address: req.socket.remoteAddress })
+    // The player's new game empties the NPCs' records: their purses start full again with them.
+    if (purses && response.status === 200 && request.method === 'POST' && new URL(request.url).pathname === '/api/memory/new-game') {
+      const player = await purses.playerOf(request)
+      const cleared = ((await response.clone().json()) as { cleared?: unknown }).cleared
+      if (player && Array.isArray(cleared)) await purses.clear(player, cleared.filter((n): n is string => typeof n === 'string'))
+    }
+    await send(response, res)
   }
 
   /** The game's routes for its own page: what the player holds, and handing an item over. */
@@ -122,7 +136,7 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
     const request = toRequest(req, res)
     const refused = checkHost(request, allowedHosts) ?? checkStateChange(request, { allowedOrigins: allowedOrigins.length ? allowedOrigins : undefined, trustProxy })
     if (refused) return send(new Response(JSON.stringify({ error: { code: refused.code, message: refused.message } }), { status: refused.status, headers: { 'content-type': 'application/json; charset=utf-8' } }), res)
-    return send(await answerGameRoute(request, path, { handler, npcs, gameKey, limits: { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs } }), res)
+    return send(await answerGameRoute(request, path, { handler, npcs, gameKey, purses, limits: { maxBytes: maxBodyBytes, timeoutMs: bodyTimeoutMs } }), res)
   }
 
   async function file(req: IncomingMessage, path: string, res: ServerResponse) {
@@ -158,9 +172,9 @@ export async function startDemoServer(options: DemoServerOptions = {}) {
   const close = async () => {
     await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())))
     await handler.close()
-    await store?.close()
+    await store.close()
   }
-  return { server, port: address.port, provider: provider.name, store: store ? 'redis' : 'memory', npcs: npcList.map((n) => n.id), broken, ephemeralSigningKey: ring.ephemeral, close }
+  return { server, port: address.port, provider: provider.name, store: e.REDIS_URL ? 'redis' : 'memory', npcs: npcList.map((n) => n.id), broken, ephemeralSigningKey: ring.ephemeral, close }
 }
 function reportContentIssues(issues: readonly ContentIssue[], broken: readonly string[]) {
   const shown = (p: string) => (isAbsolute(p) && !relative(root, p).startsWith('..') ? relative(root, p) : p)

@@ -4,6 +4,7 @@
  * under the key ring's signature, so the server keeps no table of them, and an id a client
  * invents (or edits) verifies as nothing.
  */
+import { ANONYMOUS_PLAYER_PREFIX } from '../store/types.ts'
 import { base64url, fromBase64url, toHex, type KeyRing } from './signing.ts'
 
 export const CLIENT_COOKIE = 'parley_client'
@@ -13,7 +14,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** An anonymous browser: 128 random bits. */
 export function newBrowserIdentity(): string {
-  return `c:${toHex(crypto.getRandomValues(new Uint8Array(16)))}`
+  return `${ANONYMOUS_PLAYER_PREFIX}${toHex(crypto.getRandomValues(new Uint8Array(16)))}`
 }
 
 /** A player the game names by its own account id. */

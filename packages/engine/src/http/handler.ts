@@ -15,7 +15,7 @@ import type { Provider } from '../providers/types.ts'
 import { MemoryConversationStore } from '../store/memory.ts'
 import { MemoryKeeper, type MemoryErrorContext } from '../memory/keeper.ts'
 import type { MemoryLimits } from '../memory/limits.ts'
-import type { ConversationStore } from '../store/types.ts'
+import { ANONYMOUS_PLAYER_LIFETIME_MS, type ConversationStore } from '../store/types.ts'
 import { buildApp, problemResponse } from './app.ts'
 import { identifyCaller, type Caller } from './caller.ts'
 import { clientCookie, issueClientToken } from './client-id.ts'
@@ -119,7 +119,8 @@ export interface DialogueHandler {
   close(): Promise<void>
 }
 
-const BROWSER_TOKEN_SECONDS = 365 * 86_400
+// An anonymous browser's memory records live as long as its cookie (store/types.ts), so both use one lifetime.
+const BROWSER_TOKEN_SECONDS = ANONYMOUS_PLAYER_LIFETIME_MS / 1000
 
 export function createDialogueHandler(options: DialogueHandlerOptions): DialogueHandler {
   const config = new HandlerSettings(options)

@@ -92,6 +92,7 @@ export class ConversationService {
       answers: answer ? withAnswer(l.record.answers, answer.key, answer.value) : l.record.answers,
       view: lastRequest ? { lastRequest, lore: l.convo.lastLore() } : l.record.view,
       ...(l.record.startedAt !== undefined && { startedAt: l.record.startedAt }),
+      ...(l.record.run !== undefined && { run: l.record.run }),
     }
     const ok = await this.#d.store.put(l.id, { ...record, snapshot: l.convo.snapshot() }, l.record.version)
     if (!ok) {
@@ -148,14 +149,17 @@ export class ConversationService {
         else snapshot = await openSave(ring, body.save, { npc, player: caller.kind === 'player' && bindSaves ? caller.player : undefined })
       }
       const convoOptions = await this.#options(npc, owner)
-      const startedAt = this.#d.now()
+      // A restored save keeps the start of the conversation it was taken from, so a save from
+      // before the player's "new game" cannot carry that game's unlocks back into the record.
+      const startedAt = snapshot !== undefined ? savedStartedAt(snapshot) : this.#d.now()
+      const run = randomId()
       const convo = snapshot !== undefined ? restoreConversation(npc, snapshot, convoOptions) : await this.#fresh(npc, owner, convoOptions)
-      const loaded: Live = { id, record: { owner, answers: {}, version: 1, startedAt }, convo }
+      const loaded: Live = { id, record: { owner, answers: {}, version: 1, startedAt, run }, convo }
       const returning = (convo.snapshot().memories?.length ?? 0) > 0
       const answer = { ...this.view(loaded, caller), greeting: convo.greeting ?? null, returning }
       const answers = key === undefined ? {} : withAnswer({}, `${CREATED}:${key}`, answer)
       loaded.record.answers = answers
-      if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers, startedAt }, 0))) {
+      if (!(await store.put(id, { snapshot: convo.snapshot(), owner, answers, startedAt, run }, 0))) {
         convo.stop()
         // Another server created it under the same key a moment ago: answer as it did.
         const earlier = key === undefined ? undefined : await this.#earlierCreate(id, key, body.npc)
@@ -185,7 +189,7 @@ export class ConversationService {
     if (!keeper || l.record.owner === 'game') return
     const npc = l.convo.npc
     const options = await this.#options(npc, l.record.owner)
-    keeper.remember(npc, l.record.owner, finishedFrom(l.convo, l.id, l.record.startedAt ?? 0, l.record.version), { provider: options.provider, userId: options.userId })
+    keeper.remember(npc, l.record.owner, finishedFrom(l.convo, runOf(l), l.record.startedAt ?? 0, l.record.version), { provider: options.provider, userId: options.userId })
   }
 
   /**
@@ -197,7 +201,7 @@ export class ConversationService {
   async letGo(l: Live): Promise<void> {
     if (!this.#d.keeper || l.record.owner === 'game' || l.convo.state === 'ended') return
     const version = l.record.version
-    const facts = finishedFrom(l.convo, l.id, l.record.startedAt ?? 0, version)
+    const facts = finishedFrom(l.convo, runOf(l), l.record.startedAt ?? 0, version)
     const npc = l.convo.npc
     // Gone from the store (expired with this very idleness) is fine: the record refuses a version older than one it took.
     const newest = async () => ((await this.#d.store.head(l.id))?.version ?? 0) <= version
@@ -323,10 +327,21 @@ export class ConversationService {
     return this.view(l, caller)
   }
 
+  /**
+   * A player's delete takes the conversation into the record as its end would (unlocks, variables,
+   * what was said): deleting is no way around a penalty the game set in it. The game's delete
+   * discards it unremembered (the game may edit the record in any case).
+   */
   async remove(id: string, caller: Caller): Promise<void> {
-    await this.load(id, caller)
-    await this.#d.store.delete(id)
-    this.#d.live.forget(id)
+    const release = await this.#d.live.acquire(id)
+    try {
+      const l = await this.load(id, caller)
+      if (caller.kind === 'player' && l.convo.state !== 'ended') await this.#remember(l)
+      await this.#d.store.delete(id)
+      this.#d.live.forget(id)
+    } finally {
+      release()
+    }
   }
 
   async signedSave(id: string, caller: Caller) {
@@ -336,6 +351,24 @@ export class ConversationService {
 }
 
 export const notFound = () => new HttpProblem(404, 'not_found', 'no such conversation (it may have expired; start a new one)')
+
+/**
+ * Which run the memory record takes this conversation as: the id alone named it before runs were
+ * stored (conversations saved by an older server).
+ */
+function runOf(l: Live): string {
+  return l.record.run === undefined ? l.id : `${l.id}:${l.record.run}`
+}
+
+/**
+ * When a restored snapshot's conversation started. A snapshot that does not say counts as older
+ * than any "new game" (0): it is remembered only by a record never cleared.
+ */
+export function savedStartedAt(snapshot: unknown): number {
+  // The snapshot's own start time (`started_at`, which snapshots of conversations the memory keeper opened carry).
+  const at = snapshot !== null && typeof snapshot === 'object' ? (snapshot as { started_at?: unknown }).started_at : undefined
+  return typeof at === 'number' && Number.isFinite(at) && at >= 0 ? at : 0
+}
 
 /** Unguessable: 128 random bits, hex. */
 function randomId(): string {

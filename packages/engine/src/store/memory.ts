@@ -1,4 +1,4 @@
-import type { ConversationStore, RecordKey, StoredConversation, StoredRecord } from './types.ts'
+import { defaultRecordTtl, type ConversationStore, type RecordKey, type RecordTtl, type StoredConversation, type StoredRecord } from './types.ts'
 
 export interface MemoryStoreOptions {
   /** Conversations untouched this long are dropped. Default 30 minutes. */
@@ -6,6 +6,8 @@ export interface MemoryStoreOptions {
   now?: () => number
   /** How often expired entries are swept out. Default one minute; 0 turns the timer off. */
   sweepEveryMs?: number
+  /** How long a memory record lives after each write. Default: an anonymous browser's (`c:`) as long as its cookie, others until deleted. */
+  recordTtlMs?: RecordTtl
 }
 
 /**
@@ -15,8 +17,9 @@ export interface MemoryStoreOptions {
  */
 export class MemoryConversationStore implements ConversationStore {
   readonly #entries = new Map<string, { json: string; owner: string; version: number; expires: number }>()
-  /** Records by player, then by NPC: they never expire, only leave when deleted. */
-  readonly #records = new Map<string, Map<string, { json: string; version: number }>>()
+  /** Records by player, then by NPC: kept until deleted, or until `expires` (anonymous players'). */
+  readonly #records = new Map<string, Map<string, { json: string; version: number; expires: number }>>()
+  readonly #recordTtl: RecordTtl
   readonly #ttlMs: number
   readonly #now: () => number
   #timer: ReturnType<typeof setInterval> | undefined
@@ -24,6 +27,7 @@ export class MemoryConversationStore implements ConversationStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.#ttlMs = options.ttlMs ?? 30 * 60_000
     this.#now = options.now ?? Date.now
+    this.#recordTtl = options.recordTtlMs ?? defaultRecordTtl
     const every = options.sweepEveryMs ?? 60_000
     if (every > 0) {
       this.#timer = setInterval(() => this.sweep(), every)
@@ -44,6 +48,22 @@ export class MemoryConversationStore implements ConversationStore {
   sweep(): void {
     const t = this.#now()
     for (const [id, e] of this.#entries) if (e.expires <= t) this.#entries.delete(id)
+    for (const [player, byNpc] of this.#records) {
+      for (const [npc, e] of byNpc) if (e.expires <= t) byNpc.delete(npc)
+      if (byNpc.size === 0) this.#records.delete(player)
+    }
+  }
+
+  /** A record, unless it expired (then it is gone, as in Redis). */
+  #record(key: RecordKey) {
+    const byNpc = this.#records.get(key.player)
+    const e = byNpc?.get(key.npc)
+    if (e && e.expires <= this.#now()) {
+      byNpc!.delete(key.npc)
+      if (byNpc!.size === 0) this.#records.delete(key.player)
+      return undefined
+    }
+    return e
   }
 
   /** Conversations held (expired ones not yet swept included). */
@@ -86,27 +106,31 @@ export class MemoryConversationStore implements ConversationStore {
   }
 
   async getRecord(key: RecordKey): Promise<StoredRecord | undefined> {
-    const e = this.#records.get(key.player)?.get(key.npc)
+    const e = this.#record(key)
     return e && { record: JSON.parse(e.json) as unknown, version: e.version }
   }
 
   async putRecord(key: RecordKey, record: unknown, expected: number): Promise<boolean> {
-    let byNpc = this.#records.get(key.player)
-    const current = byNpc?.get(key.npc)?.version ?? 0
+    const current = this.#record(key)?.version ?? 0
     if (current !== expected) return false
+    let byNpc = this.#records.get(key.player)
     if (!byNpc) this.#records.set(key.player, (byNpc = new Map()))
-    byNpc.set(key.npc, { json: JSON.stringify(record), version: expected + 1 })
+    const ttl = this.#recordTtl(key)
+    byNpc.set(key.npc, { json: JSON.stringify(record), version: expected + 1, expires: ttl === undefined ? Infinity : this.#now() + ttl })
     return true
   }
 
   async deleteRecords(player: string, npc?: string): Promise<number> {
     const byNpc = this.#records.get(player)
     if (!byNpc) return 0
+    const t = this.#now()
     if (npc === undefined) {
       this.#records.delete(player)
-      return byNpc.size
+      // Expired records are gone already: they do not count as deleted now.
+      return [...byNpc.values()].filter((e) => e.expires > t).length
     }
-    const gone = byNpc.delete(npc) ? 1 : 0
+    const gone = (byNpc.get(npc)?.expires ?? 0) > t ? 1 : 0
+    byNpc.delete(npc)
     if (byNpc.size === 0) this.#records.delete(player)
     return gone
   }

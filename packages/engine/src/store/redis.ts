@@ -1,6 +1,6 @@
 /** @module @parley/engine/redis: conversations in Redis, so any server can serve any conversation. */
 import { createClient, type RedisClientType } from 'redis'
-import { StoreUnavailableError, type ConversationStore, type RecordKey, type StoredConversation, type StoredRecord } from './types.ts'
+import { defaultRecordTtl, StoreUnavailableError, type ConversationStore, type RecordKey, type RecordTtl, type StoredConversation, type StoredRecord } from './types.ts'
 
 export { StoreUnavailableError }
 
@@ -13,12 +13,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
 
-// Records never expire; each player's set of NPC ids lets "forget this player" find them all.
+// Records are kept until deleted, or (ARGV[4] > 0) that many ms after their last write, their
+// player's index with them; each player's set of NPC ids lets "forget this player" find them all.
 const PUT_RECORD = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if current ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', current + 1, 'data', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[3])
+local ttl = tonumber(ARGV[4])
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
 return 1
 `
 
@@ -58,6 +64,8 @@ export interface RedisStoreOptions {
   prefix?: string
   /** Key prefix of the memory records kept per (player, NPC). Default `parley:record:` (or `<prefix>record:` with a custom `prefix`). */
   recordPrefix?: string
+  /** How long a memory record lives after each write. Default: an anonymous browser's (`c:`) as long as its cookie, others until deleted. */
+  recordTtlMs?: RecordTtl
 }
 
 export class RedisConversationStore implements ConversationStore {
@@ -65,12 +73,14 @@ export class RedisConversationStore implements ConversationStore {
   readonly #ttlMs: number
   readonly #prefix: string
   readonly #records: string
+  readonly #recordTtl: RecordTtl
   readonly #ready: Promise<unknown>
 
   constructor(options: RedisStoreOptions) {
     this.#ttlMs = options.ttlMs ?? 30 * 60_000
     this.#prefix = options.prefix ?? 'parley:conversation:'
     this.#records = options.recordPrefix ?? (options.prefix === undefined ? 'parley:record:' : `${options.prefix}record:`)
+    this.#recordTtl = options.recordTtlMs ?? defaultRecordTtl
     this.#client = createClient({
       url: options.url,
       // Keep trying while Redis restarts; requests meanwhile fail fast rather than queue forever.
@@ -125,7 +135,7 @@ export class RedisConversationStore implements ConversationStore {
   }
 
   async putRecord(key: RecordKey, record: unknown, expected: number): Promise<boolean> {
-    const ok = await guard(async () => (await this.#connected(), this.#client.eval(PUT_RECORD, { keys: [this.#recordKey(key), this.#index(key.player)], arguments: [String(expected), JSON.stringify(record), encodeURIComponent(key.npc)] })))
+    const ok = await guard(async () => (await this.#connected(), this.#client.eval(PUT_RECORD, { keys: [this.#recordKey(key), this.#index(key.player)], arguments: [String(expected), JSON.stringify(record), encodeURIComponent(key.npc), String(Math.max(0, Math.ceil(this.#recordTtl(key) ?? 0)))] })))
     return ok === 1
   }
 

@@ -16,6 +16,11 @@ export interface StoredConversation {
   view?: { lastRequest: GlmMessage[] | null; lore: string[] } | undefined
   /** When it started (ms since the epoch): a conversation begun before the player's "new game" is not remembered. */
   startedAt?: number | undefined
+  /**
+   * This run of the conversation, random: an id can come back (a key-derived id reused after a
+   * delete), and the memory record must take the new run as a conversation of its own.
+   */
+  run?: string | undefined
 }
 
 /**
@@ -41,7 +46,8 @@ export interface ConversationStore {
   nextExpiryMs?(): number
   /**
    * What an NPC remembers of a player across conversations (`memory/record.ts`): one record per
-   * (player, NPC), kept until deleted (it never expires with the conversations). A store without
+   * (player, NPC), kept until deleted (it never expires with the conversations), or, for an
+   * anonymous browser's, as long as its cookie lives (`defaultRecordTtl`). A store without
    * these methods keeps no memory: conversations then start from nothing, as before.
    */
   getRecord?(key: RecordKey): Promise<StoredRecord | undefined>
@@ -62,6 +68,20 @@ export interface StoredRecord {
   record: unknown
   version: number
 }
+
+/**
+ * How long an anonymous browser's id lives (the HTTP handler's `c:` players, named by a signed
+ * cookie of this lifetime). Once the cookie is gone nobody can present that id again, so its
+ * records are kept this long after their last write and no longer.
+ */
+export const ANONYMOUS_PLAYER_PREFIX = 'c:'
+export const ANONYMOUS_PLAYER_LIFETIME_MS = 365 * 86_400_000
+
+/** A record's lifetime after each write, in ms; undefined: kept until deleted. */
+export type RecordTtl = (key: RecordKey) => number | undefined
+
+/** The stores' default: an anonymous browser's records live as long as its cookie; a game's players' records until deleted. */
+export const defaultRecordTtl: RecordTtl = (key) => (key.player.startsWith(ANONYMOUS_PLAYER_PREFIX) ? ANONYMOUS_PLAYER_LIFETIME_MS : undefined)
 
 /** Stores that keep records; the memory keeper needs one. */
 export type RecordStore = Required<Pick<ConversationStore, 'getRecord' | 'putRecord' | 'deleteRecords'>>

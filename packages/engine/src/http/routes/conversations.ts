@@ -35,6 +35,7 @@ export const deleteConversation = createRoute({
   path: '/conversations/{id}',
   operationId: 'deleteConversation',
   summary: 'Forget a conversation',
+  description: "With memory on, a player's delete is taken into the NPC's record as an ending would be (unlocks, variables and what was said), so deleting is no way around what the game set in it. The game's delete discards it unremembered.",
   security: PLAYER_OR_GAME,
   request: { params: conversationParams, headers: readHeaders },
   responses: { 204: { description: 'Gone.' }, ...errors({ conversation: true }, ['origin_not_allowed']) },

@@ -11,6 +11,7 @@ import { forgotten, memoryParams, memoryView, newGame, newGameBody } from '../sc
 import { cappedBody, errors, GAME_ONLY, gameOnly, jsonBody, jsonContent, limited, PLAYER_OR_GAME, readHeaders, type Api, type RouteDeps } from './shared.ts'
 import { MASKED_MEMORY } from '../../inspect/explain.ts'
 import type { MemoryKeeper } from '../../memory/keeper.ts'
+import { isParleyError } from '../../errors.ts'
 
 export const readMemory = createRoute({
   method: 'get',
@@ -29,7 +30,7 @@ export const startNewGame = (d?: RouteDeps) =>
     path: '/memory/new-game',
     operationId: 'newGame',
     summary: "A new game: clears the NPC's record of the player (one NPC, or every NPC here)",
-    description: 'The player clears only their own record; the game clears the player it names. Conversations that started before are not remembered, even if they end later. Repeating it changes nothing more.',
+    description: 'The player clears only their own record; the game clears the player it names. Conversations that started before are not remembered, even if they end later (a restored save counts from when its conversation started). A player with no record with an NPC writes none; the game marks every NPC it names. Repeating it changes nothing more.',
     security: PLAYER_OR_GAME,
     middleware: d && [limited(d, 'create'), cappedBody(d)],
     request: { headers: readHeaders, body: jsonBody(newGameBody) },
@@ -80,6 +81,22 @@ function npcOf(d: RouteDeps, id: string) {
   return npc
 }
 
+/** The NPCs that keep a record of the player (one that cannot be read counts: clearing it is the point). */
+async function withRecords(keeper: MemoryKeeper, player: string, npcs: readonly string[]): Promise<string[]> {
+  const kept = await Promise.all(
+    npcs.map((npc) =>
+      keeper.read(player, npc).then(
+        (r) => r !== undefined,
+        (e: unknown) => {
+          if (isParleyError(e) && e.code === 'record_invalid') return true
+          throw e
+        },
+      ),
+    ),
+  )
+  return npcs.filter((_, i) => kept[i])
+}
+
 export function memoryRoutes(app: Api, d: RouteDeps): void {
   app.openapi(readMemory, async (c) => {
     const keeper = keeperOf(d)
@@ -112,7 +129,11 @@ export function memoryRoutes(app: Api, d: RouteDeps): void {
     const player = playerOf(c.env.caller)
     const body = c.req.valid('json')
     const npcs = body.npc === undefined ? [...d.npcs.keys()] : [npcOf(d, body.npc).id]
-    await keeper.newGame(player, npcs)
+    // A player clears only the records it has: a caller with none (any new browser) writes nothing,
+    // so new games cost the store nothing. The game's new game marks every NPC it names, so even a
+    // conversation still open with an NPC that has no record yet is not remembered when it ends.
+    const clear = c.env.caller.kind === 'game' ? npcs : await withRecords(keeper, player, npcs)
+    if (clear.length) await keeper.newGame(player, clear)
     return c.json({ cleared: npcs }, 200)
   })
   app.openapi(forgetPlayer(d), async (c) => c.json({ deleted: await keeperOf(d).forget(playerOf(c.env.caller)) }, 200))

@@ -15,7 +15,10 @@ const LINE = '霓虹区哪里能打听到消息？'
 export async function turnSection({ quick }: SectionOptions): Promise<SectionResult> {
   const emu = await startEmulatorProcess()
   try {
-    const npc = await shippedInformant()
+    // Running summaries off: they are background calls between turns (the Summaries section counts
+    // them), and a summary landing mid-run would change the body the bare clients resend.
+    const shipped = await shippedInformant()
+    const npc = { ...shipped, history: { ...shipped.history, summary_tokens: 0 } }
     // A save longer than the history budget, of exchanges that all look alike: the window is full
     // and every turn sends the same request, so the baselines can send it byte for byte.
     const snap = snapshotWithTurns(npc, 300, LINE, `echo: ${LINE}`)
@@ -57,7 +60,7 @@ export async function turnSection({ quick }: SectionOptions): Promise<SectionRes
     const raw = median(figures.find((f) => f.name === 'raw fetch')!.rounds)
     const ratios = figures.find((f) => f.name === 'parley convo.say')!.rounds.map((v, i) => v / figures.find((f) => f.name === 'openai SDK')!.rounds[i]!)
     return {
-      markdown: `## Full turn (issues 7.1, 15.5)\n\n\`convo.say\` on the informant as shipped (GLM provider, lore by BM25, ${body.tools.length} actions offered, its own history budget: ${body.messages.length} messages, ${text.length} characters of body), against bare clients sending the identical body; ${quick ? 200 : 1000} interleaved turns a round:\n\n${table(figures, 'raw fetch')}`,
+      markdown: `## Full turn (issues 7.1, 15.5)\n\n\`convo.say\` on the informant as shipped (GLM provider, lore by BM25, ${body.tools.length} actions offered, its own history budget, running summaries off: ${body.messages.length} messages, ${text.length} characters of body), against bare clients sending the identical body; ${quick ? 200 : 1000} interleaved turns a round:\n\n${table(figures, 'raw fetch')}`,
       reading: `Full turn on the shipped informant: ${(ours / sdk).toFixed(2)}× the openai SDK's bare call (per-round ratios ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; goal ≤ 1.00: ${ours <= sdk ? 'met' : 'missed'}); GlmClient.chat alone ${(chat / raw).toFixed(2)}× raw fetch, ${(chat / sdk).toFixed(2)}× the SDK.`,
     }
   } finally {

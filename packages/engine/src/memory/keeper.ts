@@ -16,10 +16,10 @@ import type { Provider } from '../providers/types.ts'
 import { keepsRecords, type ConversationStore, type RecordStore } from '../store/types.ts'
 import { varsVersion } from '../vars/values.ts'
 import { startFromRecord } from './carry.ts'
-import { SummarySlots } from './slots.ts'
+import { NO_SLOT, SummarySlots } from './slots.ts'
 import { memoryLimits, type MemoryLimits } from './limits.ts'
 import { emptyRecord, parseRecord, type MemoryRecord } from './record.ts'
-import { mergeCandidates, mergedFallback, MERGE_SEPARATOR, withFailure, withFinished, withMerged, withWritten, type FinishedConversation } from './write.ts'
+import { mergeCandidates, mergedFallback, MERGE_SEPARATOR, withFailure, withPostponed, withFinished, withMerged, withWritten, type FinishedConversation } from './write.ts'
 
 export interface MemoryKeeperOptions {
   /** Where records live: `MemoryConversationStore` or `RedisConversationStore` (any store with the record methods). */
@@ -271,12 +271,20 @@ export class MemoryKeeper {
       if (next) {
         tried.add(next.source)
         const text = provider && (await this.#summarize(provider, npc, player, remember, next.previous, next.entries))
+        if (text === NO_SLOT) {
+          // Every slot busy and the wait list full: not an attempt. It waits its retry time; so does the rest of this pass.
+          record = await this.#change(player, npc.id, (r) => withPostponed(r, next.source, this.#now() + this.limits.retryDelayMs))
+          break
+        }
         record = await this.#change(player, npc.id, (r) => (text ? withWritten(r, next.source, text, 'model', this.#now()) : withFailure(r, npc, next.source, this.limits, this.#now())))
         continue
       }
       const group = mergeCandidates(record, this.limits)
       if (!group) break
-      const text = (provider && (await this.#summarize(provider, npc, player, remember, group.map((m) => m.text).join(MERGE_SEPARATOR), []))) || mergedFallback(npc, group, this.limits)
+      const asked = provider && (await this.#summarize(provider, npc, player, remember, group.map((m) => m.text).join(MERGE_SEPARATOR), []))
+      // No slot: the merge waits for the next pass (the prompt's budget bounds what is carried meanwhile).
+      if (asked === NO_SLOT) break
+      const text = asked || mergedFallback(npc, group, this.limits)
       record = await this.#change(player, npc.id, (r) => withMerged(r, group, text, 'model', this.#now()))
     }
     this.#due.delete(key)
@@ -286,8 +294,11 @@ export class MemoryKeeper {
     }
   }
 
-  /** One summary call, held to its deadline and budget; undefined when it failed, was slow, or said nothing. */
-  async #summarize(provider: Provider, npc: Npc, player: string, remember: RememberOptions, previous: string | undefined, entries: FinishedConversation['history']): Promise<string | undefined> {
+  /**
+   * One summary call, held to its deadline and budget, in one of the keeper's slots; undefined
+   * when it failed, was slow, or said nothing; `NO_SLOT` when it was never made (too many waiting).
+   */
+  async #summarize(provider: Provider, npc: Npc, player: string, remember: RememberOptions, previous: string | undefined, entries: FinishedConversation['history']): Promise<string | undefined | typeof NO_SLOT> {
     const controller = new AbortController()
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
@@ -302,7 +313,10 @@ export class MemoryKeeper {
         return Promise.race([provider.summarize!({ purpose: 'memory', npc, previous, entries, maxTokens: this.limits.memoryTokens, model: npc.model, signal: controller.signal, userId: remember.userId }), deadline])
       }
       const result = await this.#slots.run(call)
-      if (result === undefined) throw new ParleyError('aborted', `${this.limits.summaryQueue} memory summaries already wait for a slot; this one is retried later`)
+      if (result === NO_SLOT) {
+        this.#onError(new ParleyError('aborted', `${this.limits.summaryQueue} memory summaries already wait for a slot; this one is retried later`), { player, npc: npc.id, stage: 'summarize' })
+        return NO_SLOT
+      }
       const text = clipToTokens(typeof result?.text === 'string' ? result.text : '', this.limits.memoryTokens)
       return text || undefined
     } catch (error) {
@@ -329,7 +343,8 @@ export function finishedFrom(convo: Conversation, source: string, startedAt: num
   const origin = data.origin
   return {
     source,
-    startedAt: origin ? Math.min(origin.startedAt, startedAt) : startedAt,
+    // A caller that does not know when it started passes 0: then the conversation's own time stands.
+    startedAt: origin ? (startedAt > 0 ? Math.min(origin.startedAt, startedAt) : origin.startedAt) : startedAt,
     history: convo.history(),
     summary: summary || undefined,
     unlocked: convo.unlocked(),

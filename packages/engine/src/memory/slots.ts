@@ -4,6 +4,9 @@
  * queues the rest, and past the queue's bound a call is refused at once (its summary is retried
  * later), so neither the model nor this process's memory is flooded.
  */
+/** What `run` resolves to when the wait list was full and the work never ran. */
+export const NO_SLOT: unique symbol = Symbol('no summary slot')
+
 export class SummarySlots {
   readonly #max: number
   readonly #queueMax: number
@@ -20,10 +23,10 @@ export class SummarySlots {
     return this.#running
   }
 
-  /** Runs `work` in a slot; resolves `undefined` without running it when the wait list is full. */
-  async run<T>(work: () => Promise<T>): Promise<T | undefined> {
+  /** Runs `work` in a slot; resolves `NO_SLOT` without running it when the wait list is full. */
+  async run<T>(work: () => Promise<T>): Promise<T | typeof NO_SLOT> {
     if (this.#running >= this.#max) {
-      if (this.#waiting.length >= this.#queueMax) return undefined
+      if (this.#waiting.length >= this.#queueMax) return NO_SLOT
       await new Promise<void>((resolve) => this.#waiting.push(resolve))
     } else this.#running++
     try {

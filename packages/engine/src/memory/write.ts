@@ -90,6 +90,13 @@ export function withWritten(record: MemoryRecord, source: string, text: string, 
   return { ...record, pending: record.pending.filter((x) => x !== p), memories: placed(record.memories, memoryOf(p, text, by, now)), updated: now }
 }
 
+/** A summary never asked for (no slot free): tried again at `retryAt`, the attempt not counted. */
+export function withPostponed(record: MemoryRecord, source: string, retryAt: number): MemoryRecord | undefined {
+  const p = record.pending.find((x) => x.source === source)
+  if (!p || p.retryAt >= retryAt) return undefined
+  return { ...record, pending: record.pending.map((x) => (x === p ? { ...p, retryAt } : x)) }
+}
+
 /** A failed attempt: tried again after a doubling delay, or, once attempts are spent, written without the model. */
 export function withFailure(record: MemoryRecord, npc: Npc, source: string, limits: MemoryLimits, now: number): MemoryRecord | undefined {
   const p = record.pending.find((x) => x.source === source)

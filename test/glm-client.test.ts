@@ -121,6 +121,29 @@ describe('errors and retries', () => {
     expect(error).toMatchObject({ kind: 'network', retryable: true })
   })
 
+  it('reports a redirecting base URL as an HTTP error with its status, never following it', async () => {
+    const { createServer } = await import('node:http')
+    const followed: string[] = []
+    const server = createServer((req, res) => {
+      if (req.url!.startsWith('/moved')) {
+        followed.push(req.url!)
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+        return
+      }
+      req.resume()
+      res.writeHead(307, { location: '/moved' }).end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const { port } = server.address() as { port: number }
+      const error = await failure(client({ baseUrl: `http://127.0.0.1:${port}/v4` }).chat(hi))
+      expect(error).toMatchObject({ kind: 'http', status: 307, retryable: false })
+      expect(followed).toEqual([])
+    } finally {
+      server.close()
+    }
+  })
+
   it('times out a slow first byte per attempt, then retries', async () => {
     emulator().fault({ delayMs: 1500 })
     const r = await client({ timeoutMs: 500 }).chat(hi)

@@ -17,6 +17,26 @@ export function toolFor(action: NpcAction) {
 
 export type GlmTool = ReturnType<typeof toolFor>
 
+const tools = new WeakMap<NpcAction, GlmTool>()
+
+/**
+ * `toolFor`, built once per action and frozen: every request that offers the action carries the
+ * same object (a turn otherwise rebuilt each offered tool).
+ */
+export function toolOf(action: NpcAction): GlmTool {
+  let tool = tools.get(action)
+  if (!tool) tools.set(action, (tool = deepFreeze(toolFor(action))))
+  return tool
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
 /** The actions offered now: an action whose `when` does not hold is not in the request at all. */
 export function offeredActions(npc: Npc, state: GameState): NpcAction[] {
   return npc.actions.filter((a) => !a.when || evaluate(a.when, state))

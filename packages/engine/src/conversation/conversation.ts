@@ -64,7 +64,7 @@ export interface SecretStatus {
 type Pending = { resolve: (r: TurnResult) => void; reject: (e: unknown) => void; onDelta?: (text: string) => void }
 
 /** An event the machine emitted, held until the machine is idle; a completed turn carries the state it left. */
-type Outgoing = { event: ConversationEmitted; state: ConversationStateName }
+type Outgoing = { event: ConversationEmitted; state: ConversationStateName | undefined }
 
 /**
  * A conversation between the player and one NPC, backed by an xstate actor.
@@ -103,7 +103,8 @@ export class Conversation {
     })
     this.actor.on('*', (event) => {
       // The snapshot is already the one this step ends in, so a result reports where the machine really is.
-      this.#outbox.push({ event, state: stateName(this.actor.getSnapshot().value) })
+      // Only a completed turn reports it (the other events are most of a turn's).
+      this.#outbox.push({ event, state: event.type === 'turn.completed' ? stateName(this.actor.getSnapshot().value) : undefined })
       if (this.#depth === 0 && !this.#flushing && !this.#scheduled) {
         this.#scheduled = true
         queueMicrotask(() => {
@@ -140,8 +141,9 @@ export class Conversation {
   #deliver({ event, state }: Outgoing): void {
     if (event.type === 'turn.delta') this.#pending.get(event.id)?.onDelta?.(event.text)
     const listeners = this.#listeners.get(event.type)
-    const delivered = event.type === 'turn.completed' ? { ...event, result: { ...event.result, state } } : event
+    const result = event.type === 'turn.completed' ? { ...event.result, state: state! } : undefined
     if (listeners) {
+      const delivered = result ? { ...event, result } : event
       for (const listener of [...listeners]) {
         try {
           ;(listener as (e: unknown) => void)(delivered)
@@ -158,7 +160,7 @@ export class Conversation {
       const p = this.#pending.get(event.id)
       this.#pending.delete(event.id)
       if (!p) return
-      if (event.type === 'turn.completed') p.resolve({ ...event.result, state })
+      if (event.type === 'turn.completed') p.resolve(listeners ? { ...result! } : result!)
       else p.reject(event.reason === 'ended' ? new ParleyError('conversation_ended', 'the conversation has ended') : new ParleyError('aborted', 'the turn was cancelled; history is as it was before it, except for actions the game carried out'))
     }
   }

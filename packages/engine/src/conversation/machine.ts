@@ -5,7 +5,8 @@
  * Leaving a state ends its work: `preparing` and `deciding` stop what they invoked, and leaving
  * `calling` tells the conversation's one caller to abort the call, after which the caller never
  * reports on it; so a cancelled or ended turn can never be answered late. Timeouts are `after`
- * transitions; the game's decisions are events. Between turns (entering `dispatch`), a history
+ * transitions; the game's decisions are events. Between turns (entering `dispatch`, or a committed
+ * turn going straight back to `awaiting`), a history
  * that outgrew its window starts a background summary call (running-summary.ts, summariser.ts):
  * its answer is a context update whenever it lands, and `ended` cancels it.
  */
@@ -15,7 +16,7 @@ import type { GameState } from '../conditions/types.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import { isGlmError } from '../glm/errors.ts'
 import type { GlmTool } from '../actions/tools.ts'
-import { offeredActions, toolFor } from '../actions/tools.ts'
+import { offeredActions, toolOf } from '../actions/tools.ts'
 import type { ActionCall, ActionOutcome, ActionSettings } from '../actions/types.ts'
 import { carriedOut, checkCall, closeRound, decideCall, emptyLog, flagsWithEffects, openRound, rejectCall, type ActionLog, type Round } from '../actions/round.ts'
 import { asOutcome, decideActor } from '../actions/decide.ts'
@@ -118,7 +119,7 @@ function workingState(context: ConversationContext): GameState {
 }
 
 function nextTools(context: ConversationContext, rounds: number): GlmTool[] {
-  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolFor) : []
+  return rounds < context.npc.max_action_rounds ? offeredActions(context.npc, workingState(context)).map(toolOf) : []
 }
 
 /**
@@ -147,7 +148,7 @@ function settle(context: ConversationContext, reply: string | undefined, failed:
   }
   const committed = commitTurn(context.npc, data, turn.prepared, reply ?? context.npc.lines.fallback, log.entries)
   const failures = failed ? context.data.failures + 1 : reply === undefined ? context.data.failures : 0
-  return { data: { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
+  return { data: failures === committed.data.failures ? committed.data : { ...committed.data, failures }, byAction, byTurn: committed.unlocked }
 }
 
 /** Variables changed by the turn's actions, with what that unlocks (for `unlocked:` chains and lore; secrets read only game-owned variables). */
@@ -229,17 +230,18 @@ export const conversationMachine = setup({
       const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
       return { turn }
     }),
-    sendRequest: enqueueActions(({ context, enqueue }) => {
-      const turn = context.turn!
-      enqueue.assign({ lastRequest: turn.messages, lastLore: turn.prepared.lore })
-      enqueue.emit({ type: 'request.sent', id: turn.id, messages: turn.messages, lore: turn.prepared.lore })
-    }),
+    // Two plain actions rather than one enqueueActions: it builds its action builder on every call.
+    recordRequest: assign(({ context }) => ({ lastRequest: context.turn!.messages, lastLore: context.turn!.prepared.lore })),
+    announceRequest: emit(({ context }) => ({ type: 'request.sent' as const, id: context.turn!.id, messages: context.turn!.messages, lore: context.turn!.prepared.lore })),
     startCall: sendTo('caller', ({ context }) => {
       const turn = context.turn!
       const p = turn.prepared
       return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools, userId: context.userId } } }
     }),
-    stopCall: sendTo('caller', { type: 'cancel' as const }),
+    /** Leaving `calling` before the caller has answered aborts its call; after `call.done` or `call.failed` it holds none, so nothing is sent. */
+    stopCall: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'call.done' && event.type !== 'call.failed') enqueue.sendTo('caller', { type: 'cancel' as const })
+    }),
     emitDelta: emit(({ context, event }) => {
       assertEvent(event, 'call.delta')
       return { type: 'turn.delta' as const, id: context.turn!.id, text: event.text }
@@ -459,7 +461,7 @@ export const conversationMachine = setup({
         },
         /** One call to the model, made by the caller on entry; leaving this state aborts it. */
         calling: {
-          entry: ['sendRequest', 'startCall'],
+          entry: ['recordRequest', 'announceRequest', 'startCall'],
           exit: 'stopCall',
           initial: 'requesting',
           on: {
@@ -468,6 +470,8 @@ export const conversationMachine = setup({
               { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
               { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
               { guard: 'turnEnds', actions: 'commit', target: '#conversation.ended' },
+              // Straight back to awaiting when no line waits: a pass through `dispatch` is one more microstep and snapshot per turn.
+              { guard: 'queueEmpty', actions: ['commit', 'startSummary'], target: '#conversation.awaiting' },
               { actions: 'commit', target: '#conversation.dispatch' },
             ],
             'call.failed': [

@@ -8,7 +8,7 @@ import { collectSaid, evaluate, saidKey } from '../conditions/evaluate.ts'
 import { saidMatcher } from '../conditions/said-pattern.ts'
 import type { GameState } from '../conditions/types.ts'
 import { buildMessages } from '../prompt/build.ts'
-import { offeredActions, toolFor, type GlmTool } from '../actions/tools.ts'
+import { offeredActions, toolOf, type GlmTool } from '../actions/tools.ts'
 import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
@@ -25,7 +25,7 @@ export interface PreparedTurn {
   /** Ids of the lore chunks in this request. */
   lore: string[]
   /** Gated lore in this request, its carried memories' included (source ids): the conversation keeps them once the turn commits. */
-  gatedLore: string[]
+  gatedLore: readonly string[]
   /** Actions offered this turn, and their GLM tools. */
   offered: NpcAction[]
   tools: GlmTool[]
@@ -48,7 +48,7 @@ export interface PreparedTurn {
 export interface PreparedRequest {
   messages: GlmMessage[]
   lore: string[]
-  gatedLore: string[]
+  gatedLore: readonly string[]
   halved: () => GlmMessage[]
   /** Embeddings were asked for and not used this turn (failed, or slower than the budget). */
   loreFallback?: LoreRetrieval['fallback']
@@ -86,18 +86,29 @@ function loreQuery(data: ConversationData, line: string): string {
   return previous ? `${line}\n${previous}` : line
 }
 
+const noReplies: ScriptView['replies'] = []
+const noLore: readonly string[] = Object.freeze([])
+
+/** The scripted replies whose `when` holds; the NPC's own list when none has a `when` (most), instead of a copy per turn. */
+function scriptedReplies(npc: Npc, state: GameState): ScriptView['replies'] {
+  const replies = npc.scripted?.replies
+  if (!replies) return noReplies
+  return replies.some((r) => r.when) ? replies.filter((r) => !r.when || evaluate(r.when, state)) : replies
+}
+
 export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
   const saidMatched = saidPatterns(npc)
     .filter((p) => !data.said.includes(saidKey(p)) && saidMatcher(p).test(line))
     .map(saidKey)
   const unlocked = newlyUnlocked(npc, data, line)
-  const unlockedView = withUnlocks({ ...data, said: [...data.said, ...saidMatched] }, unlocked)
+  const unlockedView = withUnlocks(saidMatched.length ? { ...data, said: [...data.said, ...saidMatched] } : data, unlocked)
   const state = gameState(unlockedView, line)
   // A memory that repeated gated lore is told only where that lore's gates hold in this very request.
-  const memories = data.memories?.filter((m) => loreGatesHold(npc, m.lore, state))
-  const view = memories?.length === data.memories?.length ? unlockedView : { ...unlockedView, memories }
-  const memoryLore = [...new Set(memories?.flatMap((m) => m.lore ?? []) ?? [])]
-  const seenLore = (chunkIds: readonly string[]) => [...new Set([...memoryLore, ...gatedSources(npc, chunkIds)])]
+  const gated = data.memories?.some((m) => m.lore?.length) ?? false
+  const memories = gated ? data.memories!.filter((m) => loreGatesHold(npc, m.lore, state)) : data.memories
+  const view = memories === data.memories ? unlockedView : { ...unlockedView, memories }
+  const memoryLore = gated ? [...new Set(memories!.flatMap((m) => m.lore ?? []))] : noLore
+  const seenLore = (chunkIds: readonly string[]) => (chunkIds.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunkIds)])])
   let lore: LoreChunk[] = []
   let withLore: PreparedTurn['withLore']
   if (npc.lore) {
@@ -120,13 +131,13 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   const messages = buildMessages(npc, promptState, data.history, line)
   const halved = () => halvedWindow(npc, promptState, data.history, line)
   const script: ScriptView = {
-    replies: (npc.scripted?.replies ?? []).filter((r) => !r.when || evaluate(r.when, state)),
+    replies: scriptedReplies(npc, state),
     default: npc.scripted?.default,
   }
-  const revealed = npc.secrets
+  const revealed = view.fresh.length === 0 ? [] : npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore.map((c) => c.id)), withLore, halved, offered, tools: offered.map(toolFor), unlocked, saidMatched, script, revealed, state }
+  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore.map((c) => c.id)), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
 }
 

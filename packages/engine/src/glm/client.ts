@@ -97,8 +97,10 @@ export class GlmClient {
           if ('response' in replay) return Promise.resolve(replay.response)
           return Promise.reject(replay.error)
         }
-        return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyCall.body, signal: input.signal })
+        return send(input.url, { ...rest, method: input.method, headers: input.headers, body: parleyCall.body, signal: input.signal, redirect: input.redirect })
       },
+      // A redirect is answered, never followed: it surfaces as an HTTP error with its status (see #firstAttempt).
+      redirect: 'manual',
       retry: {
         limit: retry.limit ?? 3,
         methods: ['post'],
@@ -219,8 +221,18 @@ export class GlmClient {
     }
     const url = `${this.baseUrl}/${path}`
     try {
-      return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal }) }, release }
+      // Without a window and with redirects refused, undici sends the request as it is instead of
+      // cloning it (and teeing its body) for a redirect it might follow: a tenth of a bare call.
+      return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal, redirect: 'error', window: null }) }, release }
     } catch (error) {
+      // The base URL redirected (GLM's never does): the 3xx itself goes to ky, which reports its status.
+      if (isRedirectRefused(error) && !controller.signal.aborted) {
+        try {
+          return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' }) }, release }
+        } catch (again) {
+          error = again
+        }
+      }
       // ky's own timeout error, so its retryOnTimeout rule applies to the replay as to its attempts.
       return { outcome: { error: timedOut ? new TimeoutError(new Request(url, { method: 'POST' })) : error }, release }
     } finally {
@@ -428,6 +440,11 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
 }
 
 const noop = () => {}
+
+/** fetch's refusal of a redirect under `redirect: 'error'` (undici: "fetch failed", caused by "unexpected redirect"). */
+function isRedirectRefused(error: unknown): boolean {
+  return error instanceof TypeError && (error.cause as Error | undefined)?.message === 'unexpected redirect'
+}
 
 function overflow(requestId: string): GlmError {
   return new GlmError({ kind: 'context_exceeded', message: 'the prompt does not fit the model\'s context window', requestId, retryable: false })

@@ -3,8 +3,16 @@ import type { ChatRequest } from './types.ts'
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
 
+/**
+ * Whether a code unit is white space or a line terminator as `trim()` sees them (ECMAScript
+ * WhiteSpace and LineTerminator: Tab, VT, FF, LF, CR, Zs, NBSP, BOM, LS, PS), answered without
+ * the one-character string and regex match a `/\s/` test costs per message.
+ */
+const isSpace = (c: number) =>
+  c <= 0x20 ? c === 0x20 || (c >= 0x09 && c <= 0x0d) : c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff)
+
 /** Blank as `trim()` sees it, without copying a long message that does not start with a space. */
-const blank = (s: string) => s === '' || (/\s/.test(s[0]!) && s.trim() === '')
+const blank = (s: string) => s === '' || (isSpace(s.charCodeAt(0)) && s.trim() === '')
 
 const invalid = (message: string) => new GlmError({ kind: 'invalid_request', message, retryable: false })
 
@@ -17,21 +25,26 @@ export function validateChatRequest(request: ChatRequest): void {
   if (!request.model) throw invalid('model is required')
   const { messages } = request
   if (!Array.isArray(messages) || messages.length === 0) throw invalid('messages must be a non-empty list')
-  messages.forEach((m, i) => {
+  // Plain loops: this runs over the whole request (history included) on every call.
+  let spoken = false
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
     if (!ROLES.has(m.role)) throw invalid(`messages[${i}].role "${String(m.role)}" is not one of system, user, assistant, tool`)
     if (typeof m.content !== 'string') throw invalid(`messages[${i}].content must be text`)
-    if (blank(m.content) && m.role !== 'assistant' && m.role !== 'tool') throw invalid(`messages[${i}].content is empty`)
+    if (m.role !== 'assistant' && m.role !== 'tool' && blank(m.content)) throw invalid(`messages[${i}].content is empty`)
     if (m.role === 'system' && i !== 0) throw invalid(`messages[${i}] is a system message; only the first message may be one`)
     if (m.role === 'tool' && !m.tool_call_id) throw invalid(`messages[${i}] is a tool result without tool_call_id`)
-  })
-  messages.forEach((m, i) => {
-    if (m.role !== 'assistant' || !m.tool_calls?.length) return
+    if (m.role === 'user' || m.role === 'tool') spoken = true
+  }
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    if (m.role !== 'assistant' || !m.tool_calls?.length) continue
     m.tool_calls.forEach((call, k) => {
       const result = messages[i + 1 + k]
       if (result?.role !== 'tool' || result.tool_call_id !== call.id) throw invalid(`messages[${i}] calls tool ${call.id}; messages[${i + 1 + k}] must be its tool result`)
     })
-  })
-  if (!messages.some((m) => m.role === 'user' || m.role === 'tool')) {
+  }
+  if (!spoken) {
     throw invalid('messages must include a user message; GLM rejects a list of only system or assistant messages (code 1214)')
   }
   const last = messages.at(-1)!

@@ -52,9 +52,11 @@ export function availableChunks(npc: Npc, state: GameState): LoreChunk[] {
 }
 
 function keywordBonus(npc: Npc, chunk: LoreChunk, query: string): number {
-  const source = npc.lore!.sources[chunk.source]!
-  const q = query.toLowerCase()
-  const hit = source.keywords?.some((k) => q.includes(k.toLowerCase())) ? 1000 : 0
+  return sourceBonus(npc.lore!.sources[chunk.source]!, query.toLowerCase())
+}
+
+function sourceBonus(source: NonNullable<Npc['lore']>['sources'][number], lowerQuery: string): number {
+  const hit = source.keywords?.some((k) => lowerQuery.includes(k.toLowerCase())) ? 1000 : 0
   // A keyword match ranks first; priority only breaks ties.
   return hit + source.priority * 0.001
 }
@@ -65,9 +67,12 @@ function rankBm25(npc: Npc, query: string, allowed: ReadonlySet<LoreChunk>): Ran
   const { chunks, bm25 } = loreIndex(npc)
   const scores = bm25.scores(query)
   const ranked: Ranked = []
+  // Once per source, not per chunk: the query is lowercased and its keywords tested once.
+  const lower = query.toLowerCase()
+  const bonuses = npc.lore!.sources.map((source) => sourceBonus(source, lower))
   chunks.forEach((chunk, i) => {
     if (!allowed.has(chunk)) return
-    const bonus = keywordBonus(npc, chunk, query)
+    const bonus = bonuses[chunk.source]!
     // No term in common and no keyword hit: not relevant, however high its priority.
     if (scores[i]! > 0 || bonus >= 1000) ranked.push({ chunk, score: scores[i]! + bonus })
   })

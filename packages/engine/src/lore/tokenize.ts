@@ -1,4 +1,10 @@
-const CJK = /[\u3400-\u9fff\uf900-\ufaff]/u
+const LETTER_OR_NUMBER = /[\p{L}\p{N}]/u
+
+/** The ideographs BM25 cuts into bigrams (U+3400–9FFF, U+F900–FAFF), by code point: a regex per character was most of a query's cost. */
+const isCjk = (cp: number) => (cp >= 0x3400 && cp <= 0x9fff) || (cp >= 0xf900 && cp <= 0xfaff)
+
+/** `\p{L}` or `\p{N}`, answered without a regex for ASCII. */
+const isLetterOrNumber = (ch: string, cp: number) => (cp < 0x80 ? (cp >= 0x30 && cp <= 0x39) || (cp >= 0x61 && cp <= 0x7a) || (cp >= 0x41 && cp <= 0x5a) : LETTER_OR_NUMBER.test(ch))
 
 /**
  * Terms for BM25: words for alphabetic text, character bigrams for Chinese (which has no spaces;
@@ -15,10 +21,11 @@ export function tokenize(text: string): string[] {
   }
   let word = ''
   for (const ch of lower) {
-    if (CJK.test(ch)) {
+    const cp = ch.codePointAt(0)!
+    if (isCjk(cp)) {
       if (word) (out.push(word), (word = ''))
       run += ch
-    } else if (/[\p{L}\p{N}]/u.test(ch)) {
+    } else if (isLetterOrNumber(ch, cp)) {
       if (run) flushRun()
       word += ch
     } else {

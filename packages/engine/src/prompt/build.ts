@@ -8,12 +8,10 @@ import type { History } from './history.ts'
  * the kept history, then the player's line. Pure: the same inputs give byte-identical output.
  */
 export function buildMessages(npc: Npc, state: PromptState, history: History, playerLine: string): GlmMessage[] {
-  const messages: GlmMessage[] = [{ role: 'system', content: systemMessage(npc, state) }, ...examples(npc)]
-  // History entries are already GLM-shaped and immutable, so they are shared, not copied.
+  // History entries are already GLM-shaped and immutable, so they are shared, not copied; so are
+  // the system message and examples while they are unchanged (frozen, since every request shares them).
   // A running summary stands in for the entries before `covers`: the window starts after it.
-  for (const entry of history.recent(npc.history.max_tokens, state.summary?.covers)) messages.push(entry)
-  messages.push({ role: 'user', content: playerLine })
-  return messages
+  return [systemMessage(npc, state), ...examples(npc), ...history.recentView(npc.history.max_tokens, state.summary?.covers), { role: 'user', content: playerLine }]
 }
 
 const exampleCache = new WeakMap<Npc, readonly GlmMessage[]>()
@@ -21,7 +19,7 @@ const exampleCache = new WeakMap<Npc, readonly GlmMessage[]>()
 function examples(npc: Npc): readonly GlmMessage[] {
   let list = exampleCache.get(npc)
   if (!list) {
-    list = npc.examples.flatMap((e): GlmMessage[] => [{ role: 'user', content: e.player }, { role: 'assistant', content: e.npc }])
+    list = npc.examples.flatMap((e): GlmMessage[] => [Object.freeze({ role: 'user' as const, content: e.player }), Object.freeze({ role: 'assistant' as const, content: e.npc })])
     exampleCache.set(npc, list)
   }
   return list
@@ -32,12 +30,12 @@ function examples(npc: Npc): readonly GlmMessage[] {
  * those replace the state's arrays and objects; so the last text per NPC is reused while they are
  * the same.
  */
-const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; memories: unknown; lore: unknown; summary: unknown; text: string }>()
+const systemCache = new WeakMap<Npc, { unlocked: unknown; items: unknown; flags: unknown; vars: unknown; memories: unknown; lore: unknown; summary: unknown; message: GlmMessage }>()
 
-function systemMessage(npc: Npc, state: PromptState): string {
+function systemMessage(npc: Npc, state: PromptState): GlmMessage {
   const hit = systemCache.get(npc)
-  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.memories === state.memories && hit.lore === state.lore && hit.summary === state.summary) return hit.text
-  const text = buildSystemMessage(npc, state)
-  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, memories: state.memories, lore: state.lore, summary: state.summary, text })
-  return text
+  if (hit && hit.unlocked === state.unlocked && hit.items === state.items && hit.flags === state.flags && hit.vars === state.vars && hit.memories === state.memories && hit.lore === state.lore && hit.summary === state.summary) return hit.message
+  const message: GlmMessage = Object.freeze({ role: 'system' as const, content: buildSystemMessage(npc, state) })
+  systemCache.set(npc, { unlocked: state.unlocked, items: state.items, flags: state.flags, vars: state.vars, memories: state.memories, lore: state.lore, summary: state.summary, message })
+  return message
 }

@@ -36,12 +36,14 @@ interface Window {
 }
 
 const cost = (m: HistoryEntry) => messageTokens(m.content) + (m.tool_calls ? messageTokens(JSON.stringify(m.tool_calls)) : 0)
-const copy = (e: HistoryEntry): HistoryEntry => ({
-  role: e.role,
-  content: e.content,
-  ...(e.tool_calls && { tool_calls: e.tool_calls }),
-  ...(e.tool_call_id && { tool_call_id: e.tool_call_id }),
-})
+/** Frozen: entries are shared, uncopied, by every request that carries them. */
+const copy = (e: HistoryEntry): HistoryEntry =>
+  Object.freeze({
+    role: e.role,
+    content: e.content,
+    ...(e.tool_calls && { tool_calls: e.tool_calls }),
+    ...(e.tool_call_id && { tool_call_id: e.tool_call_id }),
+  })
 
 /**
  * A conversation's history: immutable and append-only, stored as exchanges newest first, so a
@@ -94,9 +96,14 @@ export class History {
    * (where a running summary ends: what it covers is not sent twice).
    */
   recent(budgetTokens: number, from = 0): HistoryEntry[] {
+    return [...this.recentView(budgetTokens, from)]
+  }
+
+  /** `recent`, without a copy where it can: read-only (a request builder copies it once, into the request). */
+  recentView(budgetTokens: number, from = 0): readonly HistoryEntry[] {
     if (!this.#last) return []
     const window = windowOf(this.#last, budgetTokens)
-    if (from === 0 || (window.nodes[0]?.start ?? from) >= from) return [...window.entries]
+    if (from === 0 || (window.nodes[0]?.start ?? from) >= from) return window.entries
     return window.nodes.filter((n) => n.start >= from).flatMap((n) => n.messages)
   }
 
@@ -162,7 +169,12 @@ function windowOf(last: Node, budget: number): Window {
         tokens -= oldest.tokens
         dropEntries += oldest.messages.length
       }
-      window = { budget, nodes: [...before.nodes.slice(drop), last], entries: [...before.entries.slice(dropEntries), ...last.messages], tokens }
+      // One new array each (slice, then push): the window is rebuilt on every turn.
+      const nodes = before.nodes.slice(drop)
+      nodes.push(last)
+      const entries = before.entries.slice(dropEntries)
+      for (const m of last.messages) entries.push(m)
+      window = { budget, nodes, entries, tokens }
     }
     if (!last.window) last.prev!.window = undefined
   } else {

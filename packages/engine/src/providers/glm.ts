@@ -1,4 +1,4 @@
-import { GlmClient, type CallOptions, type GlmClientOptions } from '../glm/client.ts'
+import { GlmClient, newRequestId, type CallOptions, type GlmClientOptions } from '../glm/client.ts'
 import { acceptsToolStream, serverKindOf, thinkingFields, willThink, type ServerKind } from '../glm/thinking.ts'
 import type { ChatRequest, GlmToolCall } from '../glm/types.ts'
 import { ProviderFailure, type Provider, type ProviderReply, type ProviderTurn, type SummaryRequest, type SummaryResult } from './types.ts'
@@ -37,6 +37,8 @@ export function glmProvider(options: GlmProviderOptions = {}): Provider {
       const request: ChatRequest = {
         model,
         messages: turn.messages,
+        // Named here, so the client need not copy the request to add one.
+        request_id: newRequestId(),
         ...(turn.model.temperature !== undefined && { temperature: turn.model.temperature }),
         ...(turn.model.top_p !== undefined && { top_p: turn.model.top_p }),
         ...(turn.model.max_tokens !== undefined && { max_tokens: turn.model.max_tokens }),

@@ -448,8 +448,8 @@ export const conversationMachine = setup({
             input: ({ context }) => ({ retrieve: context.turn!.prepared.withLore! }),
             onDone: {
               actions: assign(({ context, event }) => {
-                const { messages, lore, halved, loreFallback } = event.output
-                return { turn: { ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, halved, loreFallback } } }
+                const { messages, lore, gatedLore, halved, loreFallback } = event.output
+                return { turn: { ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, gatedLore, halved, loreFallback } } }
               }),
               target: 'calling',
             },

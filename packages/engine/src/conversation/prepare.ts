@@ -13,6 +13,7 @@ import type { GlmMessage } from '../glm/types.ts'
 import type { Revealed, ScriptView } from '../providers/types.ts'
 import type { EmbeddingOptions } from '../lore/embeddings.ts'
 import { needsEmbeddings, retrieveLoreDetailed, retrieveLoreSync, type LoreChunk, type LoreRetrieval } from '../lore/retrieve.ts'
+import { gatedSources, loreGatesHold } from '../lore/gates.ts'
 import { halvedWindow } from '../prompt/window.ts'
 import { gameState, withUnlocks, newlyUnlocked, type ConversationData } from './state.ts'
 
@@ -23,6 +24,8 @@ export interface PreparedTurn {
   messages: GlmMessage[]
   /** Ids of the lore chunks in this request. */
   lore: string[]
+  /** Gated lore in this request, its carried memories' included (source ids): the conversation keeps them once the turn commits. */
+  gatedLore: readonly string[]
   /** Actions offered this turn, and their GLM tools. */
   offered: NpcAction[]
   tools: GlmTool[]
@@ -45,6 +48,7 @@ export interface PreparedTurn {
 export interface PreparedRequest {
   messages: GlmMessage[]
   lore: string[]
+  gatedLore: readonly string[]
   halved: () => GlmMessage[]
   /** Embeddings were asked for and not used this turn (failed, or slower than the budget). */
   loreFallback?: LoreRetrieval['fallback']
@@ -83,6 +87,7 @@ function loreQuery(data: ConversationData, line: string): string {
 }
 
 const noReplies: ScriptView['replies'] = []
+const noLore: readonly string[] = Object.freeze([])
 
 /** The scripted replies whose `when` holds; the NPC's own list when none has a `when` (most), instead of a copy per turn. */
 function scriptedReplies(npc: Npc, state: GameState): ScriptView['replies'] {
@@ -96,8 +101,14 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     .filter((p) => !data.said.includes(saidKey(p)) && saidMatcher(p).test(line))
     .map(saidKey)
   const unlocked = newlyUnlocked(npc, data, line)
-  const view = withUnlocks(saidMatched.length ? { ...data, said: [...data.said, ...saidMatched] } : data, unlocked)
-  const state = gameState(view, line)
+  const unlockedView = withUnlocks(saidMatched.length ? { ...data, said: [...data.said, ...saidMatched] } : data, unlocked)
+  const state = gameState(unlockedView, line)
+  // A memory that repeated gated lore is told only where that lore's gates hold in this very request.
+  const gated = data.memories?.some((m) => m.lore?.length) ?? false
+  const memories = gated ? data.memories!.filter((m) => loreGatesHold(npc, m.lore, state)) : data.memories
+  const view = memories === data.memories ? unlockedView : { ...unlockedView, memories }
+  const memoryLore = gated ? [...new Set(memories!.flatMap((m) => m.lore ?? []))] : noLore
+  const seenLore = (chunkIds: readonly string[]) => (chunkIds.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunkIds)])])
   let lore: LoreChunk[] = []
   let withLore: PreparedTurn['withLore']
   if (npc.lore) {
@@ -109,6 +120,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
         return {
           messages: buildMessages(npc, withChunks, data.history, line),
           lore: found.chunks.map((c) => c.id),
+          gatedLore: seenLore(found.chunks.map((c) => c.id)),
           halved: () => halvedWindow(npc, withChunks, data.history, line),
           ...(found.fallback && { loreFallback: found.fallback }),
         }
@@ -126,6 +138,6 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
+  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore.map((c) => c.id)), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
 }
 

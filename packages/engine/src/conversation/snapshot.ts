@@ -7,18 +7,22 @@ import { newlyUnlocked, type ConversationData } from './state.ts'
 import { adaptVars, varsVersion } from '../vars/values.ts'
 import { clipToTokens } from '../prompt/summary.ts'
 import { summariesOn } from './running-summary.ts'
+import { loreGatesKnown } from '../lore/gates.ts'
 
 export const SNAPSHOT_FORMAT = 'parley.conversation'
 /**
  * 2 added `vars` and `vars_version`; version 1 saves (before variables) still restore, at the
  * defaults. 3 added `summary` (the running summary of older exchanges); earlier saves restore
  * without one, and one is written in the background once the history outgrows its window.
+ * 4 added what memory needs to keep a restored save honest: `started_at`, `inherited_unlocks` and
+ * `inherited_vars` (where a conversation opened by the memory keeper began), `gated_lore` and each
+ * memory's `lore`; earlier saves restore without them.
  */
-export const SNAPSHOT_VERSION = 3
+export const SNAPSHOT_VERSION = 4
 
 const snapshotSchema = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT),
-  version: z.union([z.literal(1), z.literal(2), z.literal(SNAPSHOT_VERSION)]),
+  version: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(SNAPSHOT_VERSION)]),
   npc: z.string().min(1),
   state: z.enum(['awaiting', 'ended']),
   history: z
@@ -44,9 +48,16 @@ const snapshotSchema = z.strictObject({
   /** The running summary: its text, and the history entries and exchanges it covers. */
   summary: z.strictObject({ text: z.string().min(1).max(100_000), covers_entries: z.int().min(0), covers_turns: z.int().min(0) }).optional(),
   /** Memories of the player this conversation carries (memory/carry.ts); absent in saves without any. */
-  memories: z.array(z.strictObject({ text: z.string().max(20_000), secrets: z.array(z.string()).max(1000) })).max(100).optional(),
+  memories: z.array(z.strictObject({ text: z.string().max(20_000), secrets: z.array(z.string()).max(1000), lore: z.array(z.string()).max(1000).optional() })).max(100).optional(),
   /** The secret sets of memories held back, never their text. */
   withheld_memories: z.array(z.array(z.string()).max(1000)).max(100).optional(),
+  /** Gated lore sent in this conversation (source ids): a memory of it is told only where those gates hold. */
+  gated_lore: z.array(z.string()).max(1000).optional(),
+  /** When a conversation opened by the memory keeper started (ms since the epoch): a save from before the player's "new game" is not remembered. */
+  started_at: z.number().finite().min(0).optional(),
+  /** The unlocks and variables it took from the record: the record takes back only what the conversation changed itself. */
+  inherited_unlocks: z.array(z.string()).max(1000).optional(),
+  inherited_vars: z.record(z.string(), z.union([z.number(), z.string().max(200)])).optional(),
 })
 
 /** A save game: plain JSON, safe to store anywhere and to send to a client. */
@@ -69,8 +80,10 @@ export function toSnapshot(npc: Npc, data: ConversationData, ended: boolean): Co
     turns: data.turns,
     failures: data.failures,
     ...(data.summary && { summary: { text: data.summary.text, covers_entries: data.summary.covers, covers_turns: data.summary.turns } }),
-    ...(data.memories?.length && { memories: data.memories.map((m) => ({ text: m.text, secrets: [...m.secrets] })) }),
+    ...(data.memories?.length && { memories: data.memories.map((m) => ({ text: m.text, secrets: [...m.secrets], ...(m.lore?.length && { lore: [...m.lore] }) })) }),
     ...(data.withheld?.length && { withheld_memories: data.withheld.map((s) => [...s]) }),
+    ...(data.gatedLore?.length && { gated_lore: [...data.gatedLore] }),
+    ...(data.origin && { started_at: data.origin.startedAt, inherited_unlocks: [...data.origin.unlocked], inherited_vars: { ...data.origin.vars } }),
   }
 }
 
@@ -106,12 +119,15 @@ export function fromSnapshot(npc: Npc, snapshot: unknown): { data: ConversationD
     turns: s.turns,
     failures: s.failures,
     // Held to the NPC file's budget as it is now, so the prompt stays bounded; dropped where the file turned summaries off.
+    ...(s.gated_lore?.length && { gatedLore: s.gated_lore }),
+    // A save from before this field is taken as starting when it is restored (the caller's start time).
+    ...(s.started_at !== undefined && { origin: { startedAt: s.started_at, unlocked: (s.inherited_unlocks ?? []).filter((id) => secretIds.has(id)), vars: s.inherited_vars ?? {} } }),
     ...(s.summary && summariesOn(npc) && { summary: { text: clipToTokens(s.summary.text, npc.history.summary_tokens), covers: s.summary.covers_entries, turns: s.summary.covers_turns } }),
   }
   const again = newlyUnlocked(npc, data)
   const unlocked = again.length ? [...data.unlocked, ...again] : data.unlocked
   // A memory whose secret the edited file no longer has (or no longer unlocked) is held back, as at the start.
-  const memories = (s.memories ?? []).filter((m) => m.secrets.every((id) => unlocked.includes(id)))
+  const memories = (s.memories ?? []).filter((m) => m.secrets.every((id) => unlocked.includes(id)) && loreGatesKnown(npc, m.lore))
   const withheld = [...(s.withheld_memories ?? []), ...(s.memories ?? []).filter((m) => !memories.includes(m)).map((m) => m.secrets)]
   return { data: { ...data, unlocked, ...(memories.length && { memories }), ...(withheld.length && { withheld }) }, ended: s.state === 'ended' }
 }

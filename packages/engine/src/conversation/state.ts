@@ -45,11 +45,31 @@ export interface ConversationData {
   readonly memories?: readonly CarriedMemory[] | undefined
   /** The secret sets of the player's memories held back because one of their secrets is locked here; never their text. */
   readonly withheld?: readonly (readonly string[])[] | undefined
+  /**
+   * Gated lore this conversation has sent (source ids, `lore[i]` for an entry without one),
+   * counting the lore gates of the memories it carried: a memory written of it is carried only
+   * where those gates hold, so no memory repeats gated lore past its gate.
+   */
+  readonly gatedLore?: readonly string[] | undefined
+  /**
+   * Where a conversation opened by the memory keeper began (memory/carry.ts), kept in its save: when it started
+   * (ms since the epoch), and the unlocks and variables it took from the record. When it ends, the
+   * record takes only what it changed itself, so a reset or a "new game" made meanwhile holds.
+   */
+  readonly origin?: ConversationOrigin | undefined
+}
+
+export interface ConversationOrigin {
+  readonly startedAt: number
+  readonly unlocked: readonly string[]
+  readonly vars: Readonly<Record<string, VarValue>>
 }
 
 export interface CarriedMemory {
   readonly text: string
   readonly secrets: readonly string[]
+  /** Gated lore it repeats (source ids): it is told in a request only where each of those gates holds. */
+  readonly lore?: readonly string[] | undefined
 }
 
 export const emptyData: ConversationData = { history: History.empty, items: {}, flags: [], vars: {}, unlocked: [], said: [], fresh: [], turns: 0, failures: 0 }
@@ -125,6 +145,8 @@ export interface CommittedLine {
   line: string
   unlocked: readonly string[]
   saidMatched: readonly string[]
+  /** Gated lore in the turn's request, its memories' included (source ids; see `gatedLore`). */
+  gatedLore?: readonly string[] | undefined
 }
 
 /**
@@ -136,7 +158,9 @@ export function commitTurn(npc: Npc, data: ConversationData, turn: CommittedLine
   const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
   const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))
-  const later = unlockFrom(npc, { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh })
+  const seen = (turn.gatedLore ?? []).filter((id) => !data.gatedLore?.includes(id))
+  const gatedLore = seen.length ? { gatedLore: [...(data.gatedLore ?? []), ...seen] } : {}
+  const later = unlockFrom(npc, { ...data, ...gatedLore, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh })
   return { data: later.data, unlocked: [...fromLine, ...later.unlocked] }
 }
 

@@ -13,6 +13,7 @@ import type { GlmMessage } from '../glm/types.ts'
 import { buildSystemMessage } from '../prompt/system.ts'
 import { estimateTokens, messageTokens } from '../prompt/tokens.ts'
 import { sourceLabel } from '../lore/retrieve.ts'
+import { loreGatesHold } from '../lore/gates.ts'
 
 /** What the explanation is computed from: the committed state of a conversation. */
 export interface ExplainFacts {
@@ -27,7 +28,7 @@ export interface ExplainFacts {
   /** The running summary of older exchanges, once one was written. */
   readonly summary?: { readonly text: string; readonly covers: number; readonly turns: number } | undefined
   /** Memories of the player carried into this conversation, and the secret sets of those held back. */
-  readonly memories?: readonly { readonly text: string; readonly secrets: readonly string[] }[] | undefined
+  readonly memories?: readonly { readonly text: string; readonly secrets: readonly string[]; readonly lore?: readonly string[] | undefined }[] | undefined
   readonly withheld?: readonly (readonly string[])[] | undefined
 }
 
@@ -171,7 +172,8 @@ export function explainConversation(npc: Npc, facts: ExplainFacts, last?: LastRe
   })
   const actions = npc.actions.map((a): ActionExplanation => ({ name: a.name, offered: !a.when || evaluate(a.when, state), condition: a.when && explainCondition(a.when, state, options) }))
   const memories: MemoryExplanation[] = [
-    ...(facts.memories ?? []).map((m) => ({ text: m.text, secrets: [...m.secrets], carried: true })),
+    // A memory that repeated gated lore whose gate is shut now is held back in the request, so it is masked here too.
+    ...(facts.memories ?? []).map((m) => (loreGatesHold(npc, m.lore, state) ? { text: m.text, secrets: [...m.secrets], carried: true } : { text: MASKED_MEMORY, secrets: [...m.secrets], carried: false })),
     ...(facts.withheld ?? []).map((secrets) => ({ text: MASKED_MEMORY, secrets: [...secrets], carried: false })),
   ]
   return {

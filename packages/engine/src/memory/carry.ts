@@ -6,6 +6,7 @@
  */
 import type { Npc } from '../content/schema.ts'
 import { initialData, newlyUnlocked, type CarriedMemory, type ConversationData } from '../conversation/state.ts'
+import { loreGatesKnown } from '../lore/gates.ts'
 import { estimateTokens } from '../prompt/tokens.ts'
 import { adaptVars } from '../vars/values.ts'
 import type { MemoryLimits } from './limits.ts'
@@ -21,20 +22,21 @@ export interface Carried {
  * The memories a conversation with these secrets unlocked may carry, newest first into the
  * budget (then told oldest first); a memory the budget has no room for is left out, not cut.
  */
-export function carriedMemories(memories: readonly Memory[], unlocked: readonly string[], promptTokens: number): Carried {
+export function carriedMemories(memories: readonly Memory[], unlocked: readonly string[], promptTokens: number, npc?: Npc): Carried {
   const open = new Set(unlocked)
   const carried: CarriedMemory[] = []
   const withheld: string[][] = []
   let tokens = 0
   for (const m of [...memories].reverse()) {
-    if (!m.secrets.every((id) => open.has(id))) {
+    // Lore gates are checked again in each request (conversation/prepare.ts); one naming lore the file lost is shut for good.
+    if (!m.secrets.every((id) => open.has(id)) || (npc && !loreGatesKnown(npc, m.lore))) {
       withheld.unshift([...m.secrets])
       continue
     }
     const cost = estimateTokens(m.text)
     if (tokens + cost > promptTokens) continue
     tokens += cost
-    carried.unshift({ text: m.text, secrets: [...m.secrets] })
+    carried.unshift({ text: m.text, secrets: [...m.secrets], ...(m.lore?.length && { lore: [...m.lore] }) })
   }
   return { memories: carried, withheld }
 }
@@ -46,13 +48,15 @@ export function carriedMemories(memories: readonly Memory[], unlocked: readonly 
  * game reports in each conversation from its own inventory, and flags are the game's world state,
  * which it sets again; the record keeps what they earned (the unlocks).
  */
-export function startFromRecord(npc: Npc, record: MemoryRecord | undefined, limits: MemoryLimits): ConversationData {
+export function startFromRecord(npc: Npc, record: MemoryRecord | undefined, limits: MemoryLimits, startedAt?: number): ConversationData {
   const fresh = initialData(npc)
-  if (!record) return fresh
+  if (!record) return startedAt === undefined ? fresh : { ...fresh, origin: { startedAt, unlocked: [], vars: fresh.vars } }
   const secretIds = new Set(npc.secrets.map((s) => s.id))
   const base: ConversationData = { ...fresh, unlocked: record.unlocked.filter((id) => secretIds.has(id)), vars: adaptVars(npc, record.vars) }
   const more = newlyUnlocked(npc, base)
   const unlocked = more.length ? [...base.unlocked, ...more] : base.unlocked
-  const { memories, withheld } = carriedMemories(record.memories, unlocked, limits.promptTokens)
-  return { ...base, unlocked, ...(memories.length && { memories }), ...(withheld.length && { withheld }) }
+  const { memories, withheld } = carriedMemories(record.memories, unlocked, limits.promptTokens, npc)
+  // Where it began, kept in its save: the record later takes only what it changed itself.
+  const origin = startedAt === undefined ? {} : { origin: { startedAt, unlocked: [...unlocked], vars: base.vars } }
+  return { ...base, unlocked, ...(memories.length && { memories }), ...(withheld.length && { withheld }), ...origin }
 }

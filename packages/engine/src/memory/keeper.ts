@@ -16,9 +16,10 @@ import type { Provider } from '../providers/types.ts'
 import { keepsRecords, type ConversationStore, type RecordStore } from '../store/types.ts'
 import { varsVersion } from '../vars/values.ts'
 import { startFromRecord } from './carry.ts'
+import { NO_SLOT, SummarySlots } from './slots.ts'
 import { memoryLimits, type MemoryLimits } from './limits.ts'
 import { emptyRecord, parseRecord, type MemoryRecord } from './record.ts'
-import { mergeCandidates, mergedFallback, MERGE_SEPARATOR, withFailure, withFinished, withMerged, withWritten, type FinishedConversation } from './write.ts'
+import { mergeCandidates, mergedFallback, MERGE_SEPARATOR, withFailure, withPostponed, withFinished, withMerged, withWritten, type FinishedConversation } from './write.ts'
 
 export interface MemoryKeeperOptions {
   /** Where records live: `MemoryConversationStore` or `RedisConversationStore` (any store with the record methods). */
@@ -68,12 +69,14 @@ export class MemoryKeeper {
   readonly #jobs = new Map<string, Promise<void>>()
   /** Records with a summary still to retry, as this process last saw them. */
   readonly #due = new Map<string, Due>()
+  readonly #slots: SummarySlots
 
   constructor(options: MemoryKeeperOptions) {
     if (!keepsRecords(options.store)) throw new ParleyError('invalid_argument', 'this conversation store keeps no memory records (getRecord, putRecord, deleteRecords); use MemoryConversationStore or RedisConversationStore')
     this.#store = options.store
     this.#provider = options.provider
     this.limits = memoryLimits(options.limits)
+    this.#slots = new SummarySlots(this.limits.summaryConcurrency, this.limits.summaryQueue)
     this.#now = options.now ?? Date.now
     this.#onError = options.onError ?? (() => {})
   }
@@ -97,7 +100,7 @@ export class MemoryKeeper {
       this.#onError(error, { player, npc: npc.id, stage: 'read' })
     }
     if (record?.pending.some((p) => p.retryAt <= this.#now())) this.#enqueue(npc, player, () => this.#drain(npc, player, remember))
-    return startFromRecord(npc, record, this.limits)
+    return startFromRecord(npc, record, this.limits, this.#now())
   }
 
   /**
@@ -111,10 +114,9 @@ export class MemoryKeeper {
    */
   async open(npc: Npc, player: string, options: ConversationOptions): Promise<RememberedConversation> {
     const remember = { provider: options.provider, userId: options.userId }
-    const startedAt = this.#now()
     const data = await this.start(npc, player, remember)
     const convo = new Conversation(npc, options, { data, ended: false })
-    this.watch(convo, player, { ...remember, startedAt })
+    this.watch(convo, player, remember)
     return Object.assign(convo, { returning: (data.memories?.length ?? 0) > 0 })
   }
 
@@ -124,9 +126,10 @@ export class MemoryKeeper {
    */
   watch(convo: Conversation, player: string, options: RememberOptions & { startedAt?: number | undefined; source?: string | undefined } = {}): () => void {
     const source = options.source ?? `local:${crypto.randomUUID()}`
-    const startedAt = options.startedAt ?? this.#now()
-    // By default the conversation's own provider writes its memory, for the player it talks with.
     const { context } = convo.actor.getSnapshot()
+    // A conversation restored from a save keeps the start time it was saved with (see `finishedFrom`).
+    const startedAt = options.startedAt ?? context.data.origin?.startedAt ?? this.#now()
+    // By default the conversation's own provider writes its memory, for the player it talks with.
     const remember: RememberOptions = { provider: options.provider ?? context.provider, userId: options.userId ?? context.userId }
     let written = false
     const sub = convo.actor.subscribe((snapshot) => {
@@ -148,11 +151,13 @@ export class MemoryKeeper {
     const provider = this.#providerFor(npc, remember)
     // A provider that cannot summarise writes no memories: the record still keeps unlocks and variables.
     const c = provider ? finished : { ...finished, history: [], summary: undefined }
+    // Unlocks and variables are written at once, on their own queue: a slow summary of an earlier
+    // conversation never holds them back. Only the summary waits its turn behind other summaries.
     this.#enqueue(npc, player, async () => {
       if (onlyIf && !(await onlyIf())) return
-      await this.#change(player, npc.id, (r) => withFinished(r, npc, c, this.limits, this.#now()))
-      await this.#drain(npc, player, remember)
-    })
+      const kept = await this.#changeUnlessForgotten(player, npc.id, c.startedAt, (r) => withFinished(r, npc, c, this.limits, this.#now()))
+      if (kept) this.#enqueue(npc, player, () => this.#drain(npc, player, remember))
+    }, 'write')
   }
 
   /** Retries the summaries that are due, for the records this process knows have some waiting. */
@@ -172,9 +177,45 @@ export class MemoryKeeper {
     })
   }
 
-  /** The player's right to be forgotten: deletes the record with one NPC, or with every NPC. */
+  /**
+   * The player's right to be forgotten: deletes the record with one NPC, or with every NPC. A
+   * marker of when (no more than that) is kept first, so a conversation that started before and
+   * ends later, here or on another server, writes nothing back.
+   */
   async forget(player: string, npc?: string): Promise<number> {
+    const at = this.#now()
+    await this.#changeMarker(player, (m) => forgetting(m, player, npc, at))
     return this.#store.deleteRecords(player, npc)
+  }
+
+  /** When this player was last forgotten by this NPC (-Infinity if never). */
+  async #forgottenAt(player: string, npc: string): Promise<number> {
+    const got = await this.#store.getRecord(markerKey(player))
+    const m = got && readMarker(got.record, player)
+    return m ? Math.max(m.all, Object.hasOwn(m.npcs, npc) ? m.npcs[npc]! : -Infinity) : -Infinity
+  }
+
+  async #changeMarker(player: string, change: (m: ForgottenMarker | undefined) => ForgottenMarker): Promise<void> {
+    for (let i = 0; i < CHANGE_TRIES; i++) {
+      const got = await this.#store.getRecord(markerKey(player))
+      if (await this.#store.putRecord(markerKey(player), change(got && readMarker(got.record, player)), got?.version ?? 0)) return
+    }
+    throw new ParleyError('store_unavailable', `the forget marker of this player kept changing under ${CHANGE_TRIES} writes`)
+  }
+
+  /**
+   * `#change` for a conversation's facts, unless the player was forgotten after it started. The
+   * marker is read again after the write: forget writes it before deleting, so a write that lands
+   * between a delete and this check is undone here, and one before the marker is deleted by forget.
+   */
+  async #changeUnlessForgotten(player: string, npc: string, startedAt: number, change: (r: MemoryRecord) => MemoryRecord | undefined): Promise<boolean> {
+    if (startedAt <= (await this.#forgottenAt(player, npc))) return false
+    await this.#change(player, npc, change)
+    if (startedAt <= (await this.#forgottenAt(player, npc))) {
+      await this.#store.deleteRecords(player, npc)
+      return false
+    }
+    return true
   }
 
   /**
@@ -196,8 +237,8 @@ export class MemoryKeeper {
     return p?.summarize ? p : undefined
   }
 
-  #enqueue(npc: Npc, player: string, work: () => Promise<void>): void {
-    const key = `${player}\n${npc.id}`
+  #enqueue(npc: Npc, player: string, work: () => Promise<void>, queue: 'write' | 'summary' = 'summary'): void {
+    const key = `${player}\n${npc.id}\n${queue}`
     const job = (this.#jobs.get(key) ?? Promise.resolve()).then(work).catch((error: unknown) => this.#onError(error, { player, npc: npc.id, stage: 'write' }))
     this.#jobs.set(key, job)
     void job.finally(() => {
@@ -230,14 +271,21 @@ export class MemoryKeeper {
       if (next) {
         tried.add(next.source)
         const text = provider && (await this.#summarize(provider, npc, player, remember, next.previous, next.entries))
+        if (text === NO_SLOT) {
+          // Every slot busy and the wait list full: not an attempt. It waits its retry time; so does the rest of this pass.
+          record = await this.#change(player, npc.id, (r) => withPostponed(r, next.source, this.#now() + this.limits.retryDelayMs))
+          break
+        }
         record = await this.#change(player, npc.id, (r) => (text ? withWritten(r, next.source, text, 'model', this.#now()) : withFailure(r, npc, next.source, this.limits, this.#now())))
         continue
       }
-      const pair = mergeCandidates(record, this.limits)
-      if (!pair) break
-      const [a, b] = pair
-      const text = (provider && (await this.#summarize(provider, npc, player, remember, `${a.text}${MERGE_SEPARATOR}${b.text}`, []))) || mergedFallback(npc, a, b, this.limits)
-      record = await this.#change(player, npc.id, (r) => withMerged(r, a, b, text, 'model', this.#now()))
+      const group = mergeCandidates(record, this.limits)
+      if (!group) break
+      const asked = provider && (await this.#summarize(provider, npc, player, remember, group.map((m) => m.text).join(MERGE_SEPARATOR), []))
+      // No slot: the merge waits for the next pass (the prompt's budget bounds what is carried meanwhile).
+      if (asked === NO_SLOT) break
+      const text = asked || mergedFallback(npc, group, this.limits)
+      record = await this.#change(player, npc.id, (r) => withMerged(r, group, text, 'model', this.#now()))
     }
     this.#due.delete(key)
     if (record?.pending.length) {
@@ -246,18 +294,29 @@ export class MemoryKeeper {
     }
   }
 
-  /** One summary call, held to its deadline and budget; undefined when it failed, was slow, or said nothing. */
-  async #summarize(provider: Provider, npc: Npc, player: string, remember: RememberOptions, previous: string | undefined, entries: FinishedConversation['history']): Promise<string | undefined> {
+  /**
+   * One summary call, held to its deadline and budget, in one of the keeper's slots; undefined
+   * when it failed, was slow, or said nothing; `NO_SLOT` when it was never made (too many waiting).
+   */
+  async #summarize(provider: Provider, npc: Npc, player: string, remember: RememberOptions, previous: string | undefined, entries: FinishedConversation['history']): Promise<string | undefined | typeof NO_SLOT> {
     const controller = new AbortController()
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort()
-          reject(new ParleyError('aborted', `the memory summary took longer than ${this.limits.summaryTimeoutMs} ms`))
-        }, this.limits.summaryTimeoutMs)
-      })
-      const result = await Promise.race([provider.summarize!({ purpose: 'memory', npc, previous, entries, maxTokens: this.limits.memoryTokens, model: npc.model, signal: controller.signal, userId: remember.userId }), deadline])
+      const call = () => {
+        // The deadline runs from the call's start, not from its wait for a slot.
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            controller.abort()
+            reject(new ParleyError('aborted', `the memory summary took longer than ${this.limits.summaryTimeoutMs} ms`))
+          }, this.limits.summaryTimeoutMs)
+        })
+        return Promise.race([provider.summarize!({ purpose: 'memory', npc, previous, entries, maxTokens: this.limits.memoryTokens, model: npc.model, signal: controller.signal, userId: remember.userId }), deadline])
+      }
+      const result = await this.#slots.run(call)
+      if (result === NO_SLOT) {
+        this.#onError(new ParleyError('aborted', `${this.limits.summaryQueue} memory summaries already wait for a slot; this one is retried later`), { player, npc: npc.id, stage: 'summarize' })
+        return NO_SLOT
+      }
       const text = clipToTokens(typeof result?.text === 'string' ? result.text : '', this.limits.memoryTokens)
       return text || undefined
     } catch (error) {
@@ -269,11 +328,63 @@ export class MemoryKeeper {
   }
 }
 
-/** What the record takes from a conversation: its lines, its running summary if it keeps one, its unlocks and variables. */
+/**
+ * What the record takes from a conversation: its lines, its running summary if it keeps one, its
+ * unlocks and variables, the gated lore it sent, and where it began. A conversation that carries
+ * its own start time (one the keeper opened, or restored from a save of one: `started_at`) is
+ * taken as starting at the earlier of that and `startedAt`, so restoring an old save cannot pass
+ * for a conversation begun after the player's "new game".
+ */
 export function finishedFrom(convo: Conversation, source: string, startedAt: number, version?: number): FinishedConversation {
   const snapshot = convo.snapshot() as { summary?: unknown }
   const s = snapshot.summary
   const summary = typeof s === 'string' ? s : s && typeof s === 'object' && typeof (s as { text?: unknown }).text === 'string' ? (s as { text: string }).text : undefined
-  return { source, startedAt, history: convo.history(), summary: summary || undefined, unlocked: convo.unlocked(), vars: convo.vars(), varsVersion: varsVersion(convo.npc), ...(version !== undefined && { version }) }
+  const { data } = convo.actor.getSnapshot().context
+  const origin = data.origin
+  return {
+    source,
+    // A caller that does not know when it started passes 0: then the conversation's own time stands.
+    startedAt: origin ? (startedAt > 0 ? Math.min(origin.startedAt, startedAt) : origin.startedAt) : startedAt,
+    history: convo.history(),
+    summary: summary || undefined,
+    unlocked: convo.unlocked(),
+    vars: convo.vars(),
+    varsVersion: varsVersion(convo.npc),
+    ...(version !== undefined && { version }),
+    ...(data.gatedLore?.length && { gatedLore: [...data.gatedLore] }),
+    ...(origin && { inherited: { unlocked: [...origin.unlocked], vars: { ...origin.vars } } }),
+  }
+}
+
+/**
+ * Where the keeper notes when a player was forgotten: apart from the player's own records, so
+ * deleting those leaves it, under a name no player id from the HTTP service can take. Markers
+ * hold only times, and like records they do not expire.
+ */
+const FORGOTTEN = '\u0000forgotten'
+const markerKey = (player: string) => ({ player: FORGOTTEN, npc: player })
+
+/** When a player was forgotten: by every NPC (`all`), or by some. It holds times, never what was forgotten. */
+interface ForgottenMarker {
+  format: 'parley.forgotten'
+  player: string
+  all: number
+  npcs: Record<string, number>
+}
+
+function readMarker(value: unknown, player: string): ForgottenMarker | undefined {
+  const m = value as Partial<ForgottenMarker> | null
+  if (!m || m.format !== 'parley.forgotten' || m.player !== player || typeof m.all !== 'number' || !m.npcs || typeof m.npcs !== 'object') return undefined
+  const npcs: Record<string, number> = Object.create(null) as Record<string, number>
+  for (const [k, v] of Object.entries(m.npcs)) if (typeof v === 'number') npcs[k] = v
+  return { format: 'parley.forgotten', player, all: m.all, npcs }
+}
+
+function forgetting(m: ForgottenMarker | undefined, player: string, npc: string | undefined, at: number): ForgottenMarker {
+  const all = Math.max(m?.all ?? -1, npc === undefined ? at : -1)
+  // Per-NPC times at or before `all` say nothing more: dropped, so the marker stays small.
+  const npcs = Object.fromEntries(Object.entries(m?.npcs ?? {}).filter(([, t]) => t > all))
+  if (npc !== undefined) npcs[npc] = Math.max(Object.hasOwn(npcs, npc) ? npcs[npc]! : 0, at)
+  return { format: 'parley.forgotten', player, all, npcs }
 }
 

@@ -2,7 +2,7 @@
 export interface MemoryLimits {
   /** Longest memory of one conversation (and of merged ones). Default 120. */
   memoryTokens: number
-  /** Most memories kept per player and NPC; past it the oldest two are merged into one. Default 6. */
+  /** Most memories kept per player and NPC; past it the oldest are merged into one, leaving half of it. Default 6. */
   maxMemories: number
   /** The most of the system message memories may take; the newest that fit are carried. Default 400. */
   promptTokens: number
@@ -16,6 +16,10 @@ export interface MemoryLimits {
   retryDelayMs: number
   /** A summary call slower than this is abandoned (and retried later). Default 30 s. */
   summaryTimeoutMs: number
+  /** Summary calls in flight at once, across every record the keeper writes. Default 4. */
+  summaryConcurrency: number
+  /** Summary calls waiting for a slot; past it a call is not made and its summary is retried later. Default 256. */
+  summaryQueue: number
 }
 
 export const DEFAULT_MEMORY_LIMITS: MemoryLimits = {
@@ -27,6 +31,8 @@ export const DEFAULT_MEMORY_LIMITS: MemoryLimits = {
   maxAttempts: 3,
   retryDelayMs: 60_000,
   summaryTimeoutMs: 30_000,
+  summaryConcurrency: 4,
+  summaryQueue: 256,
 }
 
 export function memoryLimits(partial: Partial<MemoryLimits> = {}): MemoryLimits {

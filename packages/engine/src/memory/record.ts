@@ -17,6 +17,8 @@ export interface Memory {
   text: string
   /** Secrets unlocked when it was written: it is carried only into a conversation where all of them are unlocked. */
   secrets: string[]
+  /** Gated lore its conversation sent (source ids): it is told only in a request where each gate holds. */
+  lore?: string[] | undefined
   /** The conversations it came from (more than one once merged). */
   sources: string[]
   /** When it was written (ms since the epoch). */
@@ -35,6 +37,7 @@ export interface PendingMemory {
   /** The conversation's running summary of what came before `entries`, if it had one. */
   previous?: string | undefined
   secrets: string[]
+  lore?: string[] | undefined
   attempts: number
   /** Not tried again before this (ms since the epoch). */
   retryAt: number
@@ -75,11 +78,11 @@ const recordSchema = z.strictObject({
   version: z.literal(RECORD_VERSION),
   npc: z.string(),
   player: z.string(),
-  memories: z.array(z.strictObject({ text: z.string(), secrets: z.array(z.string()), sources: z.array(z.string()), at: z.number(), by: z.enum(['model', 'fallback']), version: z.int().optional() })),
+  memories: z.array(z.strictObject({ text: z.string(), secrets: z.array(z.string()), lore: z.array(z.string()).optional(), sources: z.array(z.string()), at: z.number(), by: z.enum(['model', 'fallback']), version: z.int().optional() })),
   unlocked: z.array(z.string()),
   vars: z.record(z.string(), z.union([z.number(), z.string()])),
   vars_version: z.string().optional(),
-  pending: z.array(z.strictObject({ source: z.string(), entries: z.array(entry), previous: z.string().optional(), secrets: z.array(z.string()), attempts: z.int().min(0), retryAt: z.number(), version: z.int().optional() })),
+  pending: z.array(z.strictObject({ source: z.string(), entries: z.array(entry), previous: z.string().optional(), secrets: z.array(z.string()), lore: z.array(z.string()).optional(), attempts: z.int().min(0), retryAt: z.number(), version: z.int().optional() })),
   conversations: z.int().min(0),
   since: z.number(),
   updated: z.number(),

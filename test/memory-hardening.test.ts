@@ -378,6 +378,22 @@ describe('memory hardening over HTTP', () => {
     return Object.assign(call, { cookie: () => cookie })
   }
 
+  it('a player reading their record sees a memory that repeated gated lore masked (no gate can be shown to hold outside a conversation)', async () => {
+    const handler = createDialogueHandler({ npcs: [archivist(GATED)], provider: reciting(), gameKeys: [GAME_KEY], memory: true, ratePerMinute: 100_000, addressRatePerMinute: 100_000, createPerMinute: 100_000, addressCreatePerMinute: 100_000 })
+    const a = caller(handler)
+    const game = caller(handler, { game: true })
+    const id = (await a('POST', '/conversations', { npc: 'archivist' })).body.id as string
+    expect((await game('POST', `/conversations/${id}/flags`, { flag: 'guild_member' })).status).toBe(200)
+    await a('POST', `/conversations/${id}/messages`, { text: '公会的事说说' })
+    await a('POST', `/conversations/${id}/messages`, { text: '再见' })
+    await handler.settled()
+    const read = (await a('GET', '/memory/archivist')).body as { memories: Array<{ text: string; carried: boolean }> }
+    expect(read.memories.length).toBeGreaterThan(0)
+    expect(JSON.stringify(read)).not.toContain(LORE)
+    expect(read.memories.every((m) => m.text === '•••')).toBe(true)
+    await handler.close()
+  })
+
   it('a memory copied by the offline summariser cannot open a section of the system message', async () => {
     const chats: string[] = []
     const base = scriptedProvider()

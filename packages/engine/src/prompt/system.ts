@@ -80,7 +80,8 @@ export function buildSystemMessage(npc: Npc, state: PromptState): string {
   const notes = [...state.flags.map((f) => npc.flags?.[f]?.note).filter((n): n is string => !!n), ...varDescriptions(npc, state.vars)]
   if (notes.length) parts.push(`${l.situation}\n${notes.map((n) => `- ${n}`).join('\n')}`)
   if (state.memories?.length) parts.push(`${l.memory}\n${l.memoryNote}\n<<<\n${state.memories.map((m) => `- ${recollection(m.text)}`).join('\n')}\n>>>`)
-  if (state.summary?.text) parts.push(`${l.summary}\n${state.summary.text}`)
+  // A running summary is also written from what the player said: held to one paragraph, so it cannot open a section either.
+  if (state.summary?.text) parts.push(`${l.summary}\n${recollection(state.summary.text)}`)
   if (state.lore?.length) parts.push(`${l.lore}\n${state.lore.map((t) => `<<<\n${t}\n>>>`).join('\n')}`)
   return parts.join('\n\n')
 }

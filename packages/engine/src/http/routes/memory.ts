@@ -117,7 +117,10 @@ export function memoryRoutes(app: Api, d: RouteDeps): void {
           // Carried into the player's next conversation (room in the prompt's budget allowing).
           const open = m.secrets.every((id) => unlocked.includes(id))
           // A player never reads a memory past a lock that is closed for them now; the game reads all.
-          return { text: open || caller.kind === 'game' ? m.text : MASKED_MEMORY, secrets: m.secrets, carried: open, at: new Date(m.at).toISOString(), by: m.by }
+          // One that repeated gated lore is masked for players too: lore gates read items and flags,
+          // which belong to a conversation, so outside one no gate can be shown to hold.
+          const readable = caller.kind === 'game' || (open && !m.lore?.length)
+          return { text: readable ? m.text : MASKED_MEMORY, secrets: m.secrets, carried: open, at: new Date(m.at).toISOString(), by: m.by }
         }),
         pending: record?.pending.length ?? 0,
       },

@@ -11,38 +11,15 @@ import { createDialogueHandler, type DialogueHandlerOptions } from '@parley/engi
 import { RedisConversationStore } from '@parley/engine/redis'
 import { createClient } from 'redis'
 import { ROOT } from './helpers/npcs.ts'
-import { REDIS_SERVER, RedisProcess } from './helpers/redis.ts'
+import { REDIS_SERVER, useRedis } from './helpers/redis.ts'
+import { httpCaller, type Handler } from './helpers/http-caller.ts'
 
 const GAME_KEY = 'game-key.http-memory-hardening-0123456789abcdef'
 const path = `${ROOT}test/fixtures/memory/archivist.yaml`
 const archivist = () => parseNpc(readFileSync(path, 'utf8'), path)
 const YEAR_MS = 365 * 86_400_000
-type Handler = (r: Request) => Promise<Response>
 
-/** A browser that keeps its cookie, or the game with its key (with a player's cookie, or naming one). */
-function caller(handler: Handler, as: { game?: boolean; player?: string; cookie?: string } = {}) {
-  let cookie = as.cookie ?? ''
-  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await handler(
-      new Request(`http://demo.test/api${url}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(cookie && { cookie }),
-          ...(as.game && { authorization: `Bearer ${GAME_KEY}` }),
-          ...(as.player && { 'x-parley-player': as.player }),
-          ...headers,
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      }),
-    )
-    const set = res.headers.get('set-cookie')
-    if (set && !as.cookie) cookie = set.split(';')[0]!
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined }
-  }
-  return Object.assign(call, { cookie: () => cookie })
-}
+const caller = (handler: Handler, as: { game?: boolean; player?: string; cookie?: string } = {}) => httpCaller(handler, GAME_KEY, as)
 
 function server(options: Partial<DialogueHandlerOptions> = {}) {
   return createDialogueHandler({ npcs: [archivist()], provider: scriptedProvider(), gameKeys: [GAME_KEY], memory: true, ratePerMinute: 100_000, addressRatePerMinute: 100_000, createPerMinute: 100_000, addressCreatePerMinute: 100_000, ...options })
@@ -326,18 +303,12 @@ function anonId(a: ReturnType<typeof caller>): string {
 }
 
 describe.skipIf(!REDIS_SERVER)("an anonymous browser's records in Redis", () => {
-  let redis: RedisProcess
-  beforeAll(async () => {
-    redis = await new RedisProcess().start()
-  }, 30_000)
-  afterAll(async () => {
-    await redis?.dispose()
-  })
+  const redisServer = useRedis()
 
   it('expire a cookie lifetime after their last write, index included; a game player’s never do', async () => {
     const prefix = `t${Math.random()}:`
-    const store: ConversationStore = new RedisConversationStore({ url: redis.url, prefix })
-    const client = createClient({ url: redis.url })
+    const store: ConversationStore = new RedisConversationStore({ url: redisServer().url, prefix })
+    const client = createClient({ url: redisServer().url })
     await client.connect()
     try {
       const anon = { player: 'c:' + 'b'.repeat(32), npc: 'archivist' }
@@ -354,7 +325,7 @@ describe.skipIf(!REDIS_SERVER)("an anonymous browser's records in Redis", () => 
       expect(await client.pTTL(recordKey(account.player))).toBe(-1)
       expect(await client.pTTL(indexKey(account.player))).toBe(-1)
 
-      const short = new RedisConversationStore({ url: redis.url, prefix: `${prefix}short:`, recordTtlMs: () => 200 })
+      const short = new RedisConversationStore({ url: redisServer().url, prefix: `${prefix}short:`, recordTtlMs: () => 200 })
       expect(await short.putRecord(anon, { n: 1 }, 0)).toBe(true)
       await expect.poll(async () => short.getRecord(anon), { timeout: 5000, interval: 100 }).toBeUndefined()
       await short.close()

@@ -6,8 +6,9 @@ import { RedisConversationStore } from '@parley/engine/redis'
 import { createParleyClient } from '@parley/client'
 import { useEmulator } from './helpers/emulator.ts'
 import { ROOT } from './helpers/npcs.ts'
-import { REDIS_SERVER, RedisProcess } from './helpers/redis.ts'
+import { REDIS_SERVER, useRedis } from './helpers/redis.ts'
 import type { RecordedRequest } from './glm-emulator/emulator.ts'
+import { httpCaller, type Handler } from './helpers/http-caller.ts'
 
 const GAME_KEY = 'game-key.http-memory-test-0123456789abcdef'
 const path = `${ROOT}test/fixtures/memory/archivist.yaml`
@@ -15,32 +16,8 @@ const archivist = () => parseNpc(readFileSync(path, 'utf8'), path)
 const MEMORY_LABEL = '【你对这个玩家的记忆（来自你们以前的谈话）】'
 const emulator = useEmulator()
 
-type Handler = (r: Request) => Promise<Response>
 
-/** A caller: a browser that keeps its cookie, or the game with its key (optionally naming a player). */
-function caller(handler: Handler, as: { game?: boolean; player?: string; cookie?: string } = {}) {
-  let cookie = as.cookie ?? ''
-  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await handler(
-      new Request(`http://demo.test/api${url}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(cookie && { cookie }),
-          ...(as.game && { authorization: `Bearer ${GAME_KEY}` }),
-          ...(as.player && { 'x-parley-player': as.player }),
-          ...headers,
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      }),
-    )
-    const set = res.headers.get('set-cookie')
-    if (set) cookie = set.split(';')[0]!
-    const text = await res.text()
-    return { status: res.status, body: text ? JSON.parse(text) : undefined }
-  }
-  return Object.assign(call, { cookie: () => cookie })
-}
+const caller = (handler: Handler, as: { game?: boolean; player?: string; cookie?: string } = {}) => httpCaller(handler, GAME_KEY, as)
 
 function server(options: Partial<DialogueHandlerOptions> & { provider?: Provider } = {}) {
   return createDialogueHandler({ npcs: [archivist()], provider: scriptedProvider(), gameKeys: [GAME_KEY], memory: true, ...options })
@@ -280,27 +257,21 @@ describe('memory over HTTP', () => {
 })
 
 describe.skipIf(!REDIS_SERVER)('memory in Redis', () => {
-  let redis: RedisProcess
-  beforeAll(async () => {
-    redis = await new RedisProcess().start()
-  }, 30_000)
-  afterAll(async () => {
-    await redis?.dispose()
-  })
+  const redisServer = useRedis()
 
   it('is kept across a restart of the server and of Redis', async () => {
     const ring = KeyRing.parse('k1:0123456789abcdef0123456789abcdef')
     const prefix = `m${Math.random()}:`
-    let store = new RedisConversationStore({ url: redis.url, prefix })
+    let store = new RedisConversationStore({ url: redisServer().url, prefix })
     let handler = server({ store, signingKeys: ring })
     const a = caller(handler)
     const first = await talk(a, ['我叫林小雨'])
     await a('POST', `/conversations/${first.id}/messages`, { text: '再见' })
     await handler.close()
     await store.close()
-    await redis.restart()
+    await redisServer().restart()
 
-    store = new RedisConversationStore({ url: redis.url, prefix })
+    store = new RedisConversationStore({ url: redisServer().url, prefix })
     handler = server({ store, signingKeys: ring })
     const again = caller(handler, { cookie: a.cookie() })
     expect((await again('GET', '/memory/archivist')).body).toMatchObject({ conversations: 1, memories: [expect.objectContaining({ text: expect.stringContaining('林小雨') })] })
@@ -315,7 +286,7 @@ describe.skipIf(!REDIS_SERVER)('memory in Redis', () => {
   })
 
   it('keeps records per player in the Redis store with compare-and-set, and deletes one player’s without touching another’s', async () => {
-    const store = new RedisConversationStore({ url: redis.url, prefix: `r${Math.random()}:` })
+    const store = new RedisConversationStore({ url: redisServer().url, prefix: `r${Math.random()}:` })
     const key = { player: 'c:a/b:c', npc: 'archivist' }
     expect(await store.putRecord(key, { n: 1 }, 0)).toBe(true)
     expect(await store.putRecord(key, { n: 2 }, 0)).toBe(false)

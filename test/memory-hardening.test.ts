@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryConversationStore, MemoryKeeper, parseNpc, restoreConversation, scriptedProvider, type Npc, type Provider, type SummaryRequest } from '@parley/engine'
 import { createDialogueHandler } from '@parley/engine/http'
 import { ROOT } from './helpers/npcs.ts'
+import { httpCaller, type Handler } from './helpers/http-caller.ts'
 
 const path = `${ROOT}test/fixtures/memory/archivist.yaml`
 const archivist = (edit: (yaml: string) => string = (y) => y): Npc => parseNpc(edit(readFileSync(path, 'utf8')), path)
@@ -365,18 +366,7 @@ describe('memory hardening over HTTP', () => {
   const server = (provider: Provider = scriptedProvider()) =>
     createDialogueHandler({ npcs: [archivist()], provider, gameKeys: [GAME_KEY], memory: true, ratePerMinute: 100_000, addressRatePerMinute: 100_000, createPerMinute: 100_000, addressCreatePerMinute: 100_000 })
 
-  function caller(handler: (r: Request) => Promise<Response>, as: { game?: boolean; player?: string; cookie?: string } = {}) {
-    let cookie = as.cookie ?? ''
-    const call = async (method: string, url: string, body?: unknown) => {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(cookie && { cookie }), ...(as.game && { authorization: `Bearer ${GAME_KEY}` }), ...(as.player && { 'x-parley-player': as.player }) }
-      const res = await handler(new Request(`http://demo.test/api${url}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) }))
-      const set = res.headers.get('set-cookie')
-      if (set && !as.cookie) cookie = set.split(';')[0]!
-      const text = await res.text()
-      return { status: res.status, body: text ? JSON.parse(text) : undefined }
-    }
-    return Object.assign(call, { cookie: () => cookie })
-  }
+  const caller = (handler: Handler, as: { game?: boolean; player?: string; cookie?: string } = {}) => httpCaller(handler, GAME_KEY, as)
 
   it('a player reading their record sees a memory that repeated gated lore masked (no gate can be shown to hold outside a conversation)', async () => {
     const handler = createDialogueHandler({ npcs: [archivist(GATED)], provider: reciting(), gameKeys: [GAME_KEY], memory: true, ratePerMinute: 100_000, addressRatePerMinute: 100_000, createPerMinute: 100_000, addressCreatePerMinute: 100_000 })

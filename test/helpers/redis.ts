@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from 'redis'
+import { afterAll, beforeAll } from 'vitest'
 import { freePort } from './net.ts'
 
 export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
@@ -57,4 +58,16 @@ export class RedisProcess {
     await this.stop()
     rmSync(this.dir, { recursive: true, force: true })
   }
+}
+
+/** One Redis server for a describe block (started before its tests, disposed after): read it through the getter. */
+export function useRedis(): () => RedisProcess {
+  let redis: RedisProcess | undefined
+  beforeAll(async () => {
+    redis = await new RedisProcess().start()
+  }, 30_000)
+  afterAll(async () => {
+    await redis?.dispose()
+  })
+  return () => redis!
 }

@@ -160,6 +160,7 @@ function celebrate(ids: string[]) {
 
 async function say(text: string) {
   if (busy || ended) return
+  linesSent++
   line('player', text || '……', '你')
   setBusy(true)
   let bubble: HTMLElement | undefined
@@ -280,9 +281,12 @@ async function boot() {
 
 /** `parley dev` reloaded content/: the edited NPC is picked up; the conversation continues if its save still fits. */
 let reloadAfterTurn = false
+/** Lines the player sent: a reload whose view was read before the latest line must not redraw the log. */
+let linesSent = 0
 async function reloadNpc() {
   // A reload mid-turn would redraw the log under the reply being streamed: wait for the turn.
   if (busy) return void (reloadAfterTurn = true)
+  const sentBefore = linesSent
   const { npcs } = await api.npcs()
   mountPicker(npcs, npc.id)
   const fresh = npcs.find((n) => n.id === npc.id)
@@ -291,8 +295,12 @@ async function reloadNpc() {
   $('npc-name').textContent = npc.name
   try {
     const view = await api.get(conversationId)
+    const held = await api.inventory(conversationId)
+    // Checked after the last await: a line sent meanwhile must not have its log redrawn from a view
+    // read before it (the turn may even be over by now): read again once it is.
     if (busy) return void (reloadAfterTurn = true)
-    showConversation(view, npc.greeting, await api.inventory(conversationId))
+    if (linesSent !== sentBefore) return reloadNpc()
+    showConversation(view, npc.greeting, held)
     $('save-note').textContent = '已重新加载 · reloaded, conversation kept'
   } catch (error) {
     await start()

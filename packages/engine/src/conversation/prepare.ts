@@ -105,10 +105,12 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   const state = gameState(unlockedView, line)
   // A memory that repeated gated lore is told only where that lore's gates hold in this very request.
   const gated = data.memories?.some((m) => m.lore?.length) ?? false
-  const memories = gated ? data.memories!.filter((m) => loreGatesHold(npc, m.lore, state)) : data.memories
+  const told = gated ? data.memories!.filter((m) => loreGatesHold(npc, m.lore, state)) : data.memories
+  // The same array while no gate shuts, so the system message cache (keyed by identity) still hits.
+  const memories = told?.length === data.memories?.length ? data.memories : told
   const view = memories === data.memories ? unlockedView : { ...unlockedView, memories }
   const memoryLore = gated ? [...new Set(memories!.flatMap((m) => m.lore ?? []))] : noLore
-  const seenLore = (chunkIds: readonly string[]) => (chunkIds.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunkIds)])])
+  const seenLore = (chunks: readonly LoreChunk[]) => (chunks.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunks)])])
   let lore: LoreChunk[] = []
   let withLore: PreparedTurn['withLore']
   if (npc.lore) {
@@ -120,7 +122,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
         return {
           messages: buildMessages(npc, withChunks, data.history, line),
           lore: found.chunks.map((c) => c.id),
-          gatedLore: seenLore(found.chunks.map((c) => c.id)),
+          gatedLore: seenLore(found.chunks),
           halved: () => halvedWindow(npc, withChunks, data.history, line),
           ...(found.fallback && { loreFallback: found.fallback }),
         }
@@ -138,6 +140,6 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore.map((c) => c.id)), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
+  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
 }
 

@@ -6,18 +6,20 @@
 import type { Npc } from '../content/schema.ts'
 import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
-import { loreIndex, sourceLabel } from './retrieve.ts'
+import { sourceLabel, type LoreChunk } from './retrieve.ts'
 
-/** The gated sources (ids, `lore[i]` without one) among these retrieved chunk ids (`source#n`). */
-export function gatedSources(npc: Npc, chunkIds: readonly string[]): string[] {
+/** The gated sources (ids, `lore[i]` without one) these retrieved chunks came from. */
+export function gatedSources(npc: Npc, chunks: readonly Pick<LoreChunk, 'source'>[]): string[] {
   const sources = npc.lore?.sources
-  if (!sources || chunkIds.length === 0) return []
-  const ids = new Set(chunkIds)
+  if (!sources || chunks.length === 0) return []
   const out = new Set<string>()
-  for (const chunk of loreIndex(npc).chunks) {
-    if (ids.has(chunk.id) && sources[chunk.source]?.unlock) out.add(sourceLabel(npc, chunk.source))
-  }
+  for (const chunk of chunks) if (sources[chunk.source]?.unlock) out.add(sourceLabel(npc, chunk.source))
   return [...out]
+}
+
+/** The lore source a gate names, or -1 when the file no longer has it. */
+function sourceIndex(npc: Npc, gate: string): number {
+  return (npc.lore?.sources ?? []).findIndex((_, k) => sourceLabel(npc, k) === gate)
 }
 
 /**
@@ -26,11 +28,10 @@ export function gatedSources(npc: Npc, chunkIds: readonly string[]): string[] {
  */
 export function loreGatesHold(npc: Npc, gates: readonly string[] | undefined, state: GameState): boolean {
   if (!gates?.length) return true
-  const sources = npc.lore?.sources ?? []
   return gates.every((gate) => {
-    const i = sources.findIndex((_, k) => sourceLabel(npc, k) === gate)
+    const i = sourceIndex(npc, gate)
     if (i < 0) return false
-    const unlock = sources[i]!.unlock
+    const unlock = npc.lore!.sources[i]!.unlock
     return !unlock || evaluate(unlock, state)
   })
 }
@@ -38,6 +39,5 @@ export function loreGatesHold(npc: Npc, gates: readonly string[] | undefined, st
 /** True when every gate still names lore in the file (a memory naming gone lore is held back from the start). */
 export function loreGatesKnown(npc: Npc, gates: readonly string[] | undefined): boolean {
   if (!gates?.length) return true
-  const sources = npc.lore?.sources ?? []
-  return gates.every((gate) => sources.some((_, k) => sourceLabel(npc, k) === gate))
+  return gates.every((gate) => sourceIndex(npc, gate) >= 0)
 }

@@ -82,8 +82,8 @@ describe('the GLM client on Node', () => {
   it('sends the call again on a fresh connection when the server dropped the kept one as it was reused', async () => {
     const server = await serve((_req, res, socket, nth) => {
       // The second request arrives on the kept connection: the server drops it unanswered.
-      if (nth === 2) return socket.destroy()
-      res.writeHead(200, { 'content-type': 'application/json' }).end(completion(`answer ${nth}`))
+      if (nth === 2) socket.destroy()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion(`answer ${nth}`))
     })
     const client = createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } })
     expect((await client.chat(hi)).content).toBe('answer 1')
@@ -93,8 +93,8 @@ describe('the GLM client on Node', () => {
 
   it('a fresh connection dropped before any answer is a network error that ky retries, as through fetch', async () => {
     const server = await serve((_req, res, socket, nth) => {
-      if (nth === 1) return socket.destroy()
-      res.writeHead(200, { 'content-type': 'application/json' }).end(completion('second try'))
+      if (nth === 1) socket.destroy()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion('second try'))
     })
     const onRetry = vi.fn()
     const r = await createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi, { onRetry })
@@ -123,8 +123,8 @@ describe('the GLM client on Node', () => {
 
   it('hands a failed status with its headers and body to the retry rules', async () => {
     const server = await serve((_req, res, _socket, nth) => {
-      if (nth === 1) return res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' }).end(JSON.stringify({ error: { code: '1302', message: '并发过高' } }))
-      res.writeHead(200, { 'content-type': 'application/json' }).end(completion('after the limit'))
+      if (nth === 1) res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' }).end(JSON.stringify({ error: { code: '1302', message: '并发过高' } }))
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion('after the limit'))
     })
     const onRetry = vi.fn()
     const r = await createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi, { onRetry })

@@ -121,6 +121,15 @@ describe('the GLM client on Node', () => {
     expect(error.kind).toBe('aborted')
   })
 
+  it('an answer whose body stalls ends as a timeout after the idle limit, not a hung turn', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
+      res.write('{"id":"c1",')
+    })
+    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, streamIdleTimeoutMs: 200 }).chat(hi))
+    expect(error).toMatchObject({ kind: 'timeout', retryable: true })
+  })
+
   it('hands a failed status with its headers and body to the retry rules', async () => {
     const server = await serve((_req, res, _socket, nth) => {
       if (nth === 1) res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' }).end(JSON.stringify({ error: { code: '1302', message: '并发过高' } }))

@@ -5,7 +5,7 @@ import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } fr
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
 import { readSseData } from './sse.ts'
-import { nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
+import { BodyIdleError, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
 import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
 
 export const DEFAULT_GLM_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4'
@@ -24,7 +24,7 @@ export interface GlmClientOptions {
   auth?: 'key' | 'jwt'
   /** Per attempt, until response headers arrive. Default 60 s. */
   timeoutMs?: number
-  /** Longest silence between two stream chunks. Default: timeoutMs. */
+  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs. */
   streamIdleTimeoutMs?: number
   retry?: { limit?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
   /** Injected fetch, for tests and for mounting in unusual runtimes. */
@@ -232,7 +232,7 @@ export class GlmClient {
     const url = `${this.baseUrl}/${path}`
     try {
       if (buffered && this.#node) {
-        const reply = await this.#node.post(url, headers, body, controller.signal)
+        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000 })
         // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
         return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }
       }
@@ -447,6 +447,7 @@ async function readBody(response: Pick<Response, 'text'>, requestId: string, sig
   try {
     return await response.text()
   } catch (error) {
+    if (error instanceof BodyIdleError && !signal?.aborted) throw new GlmError({ kind: 'timeout', message: error.message, requestId, retryable: true, cause: error })
     throw toGlmError(error, requestId, signal)
   } finally {
     release()

@@ -9,7 +9,8 @@
  * to judge (client.ts replays it as ky's own first attempt).
  */
 type NodeHttp = Pick<typeof import('node:http'), 'request' | 'Agent'>
-type NodeZlib = Pick<typeof import('node:zlib'), 'gunzip' | 'inflate' | 'brotliDecompress'>
+type Inflate = (body: Buffer, options: { maxOutputLength: number }, done: (error: Error | null, out: Buffer) => void) => void
+type NodeZlib = Record<'gunzip' | 'inflate' | 'brotliDecompress', Inflate>
 type IncomingMessage = import('node:http').IncomingMessage
 type Agent = import('node:http').Agent
 
@@ -20,6 +21,21 @@ const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => 
  * servers' keep-alive timeouts use, so the client lets a connection go before the server does.
  */
 const IDLE_SOCKET_MS = 4_000
+
+/** Far above any chat answer or 64 embeddings (a few MB), far below what would take the process down. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024
+
+/** The answer's body stopped arriving for longer than the call's idle limit. */
+export class BodyIdleError extends Error {
+  override name = 'BodyIdleError'
+}
+
+export interface TransportLimits {
+  /** Longest silence while the body is read. */
+  idleMs: number
+  /** Largest body, decompressed or not (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number | undefined
+}
 
 export interface NodeReply {
   readonly status: number
@@ -32,7 +48,7 @@ export interface NodeReply {
 
 export interface NodeTransport {
   /** Resolves once the response headers are in; the body is read by `text()`. */
-  post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<NodeReply>
+  post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits): Promise<NodeReply>
 }
 
 /** A transport for this base URL, or undefined where there is no node:http (browsers) or the URL is not http(s). */
@@ -48,10 +64,10 @@ export function nodeTransport(baseUrl: string): NodeTransport | undefined {
   if (!http) return undefined
   // Free sockets are unref'd by the agent, so an idle client never holds the process open.
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS })
-  return { post: (url, headers, body, signal) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, true) }
+  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, true) }
 }
 
-function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string, string>, body: string, signal: AbortSignal, mayResend: boolean): Promise<NodeReply> {
+function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits, mayResend: boolean): Promise<NodeReply> {
   return new Promise<NodeReply>((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal))
     let answered = false
@@ -67,33 +83,49 @@ function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string,
       // A kept-alive connection the server closed just as it was reused: the request never
       // reached the server, so it goes once more on a fresh connection, as browsers do.
       if (mayResend && req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
-        send(http, agent, url, headers, body, signal, false).then(resolve, reject)
+        send(http, agent, url, headers, body, signal, limits, false).then(resolve, reject)
         return
       }
       reject(new TypeError('fetch failed', { cause: error }))
     })
     req.on('response', (res) => {
       answered = true
-      resolve(reply(res, signal, unlink))
+      resolve(reply(res, signal, limits, unlink))
     })
     req.end(body)
   })
 }
 
-function reply(res: IncomingMessage, signal: AbortSignal, unlink: () => void): NodeReply {
+function reply(res: IncomingMessage, signal: AbortSignal, limits: TransportLimits, unlink: () => void): NodeReply {
   const status = res.statusCode ?? 0
+  const maxBytes = limits.maxBodyBytes ?? MAX_BODY_BYTES
   let read: Promise<Buffer> | undefined
   const bytes = () =>
     (read ??= new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = []
+      let size = 0
+      let stopped: Error | undefined
       const fail = (error: unknown) => {
+        clearTimeout(idle)
         unlink()
-        reject(signal.aborted ? abortReason(signal) : new TypeError('terminated', { cause: error }))
+        reject(signal.aborted ? abortReason(signal) : (stopped ?? new TypeError('terminated', { cause: error })))
       }
+      const stop = (error: Error) => {
+        stopped = error
+        res.destroy(error)
+      }
+      // fetch's body has no deadline of its own; a server that sends headers and then stalls would hold the turn forever.
+      const idle = setTimeout(() => stop(new BodyIdleError(`no data for ${limits.idleMs} ms while reading the answer`)), Math.min(limits.idleMs, 2_147_483_647))
       if (signal.aborted) return fail(undefined)
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('data', (chunk: Buffer) => {
+        idle.refresh()
+        size += chunk.length
+        if (size > maxBytes) stop(new TypeError('fetch failed', { cause: new Error(`the answer is larger than ${maxBytes} bytes`) }))
+        else chunks.push(chunk)
+      })
       res.on('error', fail)
       res.on('end', () => {
+        clearTimeout(idle)
         unlink()
         resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
       })
@@ -101,7 +133,7 @@ function reply(res: IncomingMessage, signal: AbortSignal, unlink: () => void): N
         if (!res.complete) fail(new Error('the connection closed before the body ended'))
       })
     }))
-  const decoded = async () => decode(await bytes(), res.headers['content-encoding'])
+  const decoded = async () => decode(await bytes(), res.headers['content-encoding'], maxBytes)
   return {
     status,
     ok: status >= 200 && status < 300,
@@ -126,13 +158,14 @@ function reply(res: IncomingMessage, signal: AbortSignal, unlink: () => void): N
 }
 
 /** fetch asks for compressed bodies and undoes the compression; some proxies compress unasked, so this does too. */
-async function decode(body: Buffer, encoding: string | undefined): Promise<Buffer> {
+async function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
   const coding = encoding?.trim().toLowerCase()
   if (!coding || coding === 'identity') return body
   const zlib = builtin?.('node:zlib') as NodeZlib | undefined
   const step = coding === 'gzip' || coding === 'x-gzip' ? zlib?.gunzip : coding === 'deflate' ? zlib?.inflate : coding === 'br' ? zlib?.brotliDecompress : undefined
   if (!step) throw new TypeError(`fetch failed`, { cause: new Error(`unsupported content-encoding "${encoding}"`) })
-  return new Promise<Buffer>((resolve, reject) => step(body, (error, out) => (error ? reject(new TypeError('fetch failed', { cause: error })) : resolve(out))))
+  // A small body may inflate to gigabytes: the same ceiling holds after decompression.
+  return new Promise<Buffer>((resolve, reject) => step(body, { maxOutputLength: maxBytes }, (error: Error | null, out: Buffer) => (error ? reject(new TypeError('fetch failed', { cause: error })) : resolve(out))))
 }
 
 function abortReason(signal: AbortSignal): unknown {

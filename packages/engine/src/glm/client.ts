@@ -5,6 +5,7 @@ import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } fr
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
 import { readSseData } from './sse.ts'
+import { BodyIdleError, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
 import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
 
 export const DEFAULT_GLM_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4'
@@ -23,7 +24,7 @@ export interface GlmClientOptions {
   auth?: 'key' | 'jwt'
   /** Per attempt, until response headers arrive. Default 60 s. */
   timeoutMs?: number
-  /** Longest silence between two stream chunks. Default: timeoutMs. */
+  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs. */
   streamIdleTimeoutMs?: number
   retry?: { limit?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
   /** Injected fetch, for tests and for mounting in unusual runtimes. */
@@ -72,11 +73,14 @@ export class GlmClient {
   readonly #http: KyInstance
   #jwt: { token: string; until: number } | undefined
   readonly #keyHeader: string | undefined
+  /** node:http for buffered first attempts, where there is one and no `fetch` was given (node-http.ts). */
+  readonly #node: NodeTransport | undefined
 
   constructor(options: GlmClientOptions = {}) {
     this.#options = options
     this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
     this.#keyHeader = options.apiKey ? `Bearer ${options.apiKey}` : undefined
+    this.#node = options.fetch ? undefined : nodeTransport(this.baseUrl)
     const retry = options.retry ?? {}
     const base = retry.baseDelayMs ?? 500
     const send = options.fetch ?? globalThis.fetch
@@ -168,8 +172,13 @@ export class GlmClient {
     return `Bearer ${this.#jwt.token}`
   }
 
-  /** `release` unlinks the caller's signal from the response once its body has been read. */
-  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions): Promise<{ response: Response; state: CallState; release: () => void }> {
+  /**
+   * `release` unlinks the caller's signal from the response once its body has been read. A
+   * `buffered` call (its body read whole, not streamed) may be answered by node:http's reply.
+   */
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions, buffered: true): Promise<{ response: Response | NodeReply; state: CallState; release: () => void }>
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions, buffered: false): Promise<{ response: Response; state: CallState; release: () => void }>
+  async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions, buffered: boolean): Promise<{ response: Response | NodeReply; state: CallState; release: () => void }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
     if (auth && !('authorization' in headers)) headers.authorization = auth
@@ -177,7 +186,8 @@ export class GlmClient {
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
-    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal)
+    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal, buffered)
+    if ('reply' in first.outcome) return { response: first.outcome.reply, state, release: first.release }
     if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }
     first.release()
     if ('error' in first.outcome && call.signal?.aborted) throw toGlmError(first.outcome.error, state.requestId, call.signal)
@@ -198,7 +208,7 @@ export class GlmClient {
    * its timeout race) was most of the client's cost over a bare call. A failure is not judged
    * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
    */
-  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ outcome: { response: Response } | { error: unknown }; release: () => void }> {
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, buffered: boolean): Promise<{ outcome: { reply: NodeReply } | { response: Response } | { error: unknown }; release: () => void }> {
     const send = this.#options.fetch ?? globalThis.fetch
     const controller = new AbortController()
     let timedOut = false
@@ -221,6 +231,11 @@ export class GlmClient {
     }
     const url = `${this.baseUrl}/${path}`
     try {
+      if (buffered && this.#node) {
+        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000 })
+        // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
+        return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }
+      }
       // Without a window and with redirects refused, undici sends the request as it is instead of
       // cloning it (and teeing its body) for a redirect it might follow: a tenth of a bare call.
       return { outcome: { response: await send(url, { method: 'POST', headers, body, signal: controller.signal, redirect: 'error', window: null }) }, release }
@@ -247,16 +262,9 @@ export class GlmClient {
    */
   async chat(request: ChatRequest, call: CallOptions = {}): Promise<ChatCompletion> {
     const body = prepare(request)
-    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call, true)
     const requestId = state.requestId
-    let json: RawCompletion
-    try {
-      json = (await response.json()) as RawCompletion
-    } catch (error) {
-      throw new GlmError({ kind: 'invalid_response', message: 'GLM sent a response that is not JSON', requestId, retryable: false, cause: error })
-    } finally {
-      release()
-    }
+    const json = parseJson<RawCompletion>(await readBody(response, requestId, call.signal, release), requestId, 'GLM sent a response that is not JSON')
     const choice = json.choices?.[0]
     if (!choice?.message) throw new GlmError({ kind: 'invalid_response', message: 'GLM response has no choices[0].message', requestId })
     if (choice.finish_reason === OVERFLOW_FINISH) throw overflow(requestId)
@@ -282,7 +290,7 @@ export class GlmClient {
    */
   async *chatStream(request: ChatRequest, call: CallOptions = {}): AsyncGenerator<ChatStreamEvent> {
     const body = { ...prepare(request), stream: true }
-    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call)
+    const { response, state, release } = await this.#post('chat/completions', body as unknown as Record<string, unknown>, body.request_id!, call, false)
     const requestId = state.requestId
     if (!response.body) {
       release()
@@ -388,15 +396,8 @@ export class GlmClient {
       throw new GlmError({ kind: 'invalid_request', message: 'embedding-3 takes at most 64 inputs per call' })
     }
     const requestId = newRequestId()
-    const { response, release } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call)
-    let json: Partial<EmbeddingResponse>
-    try {
-      json = (await response.json()) as Partial<EmbeddingResponse>
-    } catch (error) {
-      throw new GlmError({ kind: 'invalid_response', message: 'GLM sent an embeddings response that is not JSON', requestId, cause: error })
-    } finally {
-      release()
-    }
+    const { response, release } = await this.#post('embeddings', request as unknown as Record<string, unknown>, requestId, call, true)
+    const json = parseJson<Partial<EmbeddingResponse>>(await readBody(response, requestId, call.signal, release), requestId, 'GLM sent an embeddings response that is not JSON')
     const data = Array.isArray(json.data) ? json.data : undefined
     if (!data || !data.every((d) => Number.isInteger(d?.index) && Array.isArray(d.embedding) && d.index >= 0 && d.index < inputs.length)) {
       throw new GlmError({ kind: 'invalid_response', message: 'GLM embeddings response has no valid data[] (index and embedding per input)', requestId })
@@ -440,6 +441,26 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
 }
 
 const noop = () => {}
+
+/** The whole body; a call cancelled or cut off while it is read is that, not a malformed reply. */
+async function readBody(response: Pick<Response, 'text'>, requestId: string, signal: AbortSignal | undefined, release: () => void): Promise<string> {
+  try {
+    return await response.text()
+  } catch (error) {
+    if (error instanceof BodyIdleError && !signal?.aborted) throw new GlmError({ kind: 'timeout', message: error.message, requestId, retryable: true, cause: error })
+    throw toGlmError(error, requestId, signal)
+  } finally {
+    release()
+  }
+}
+
+function parseJson<T>(text: string, requestId: string, message: string): T {
+  try {
+    return JSON.parse(text) as T
+  } catch (error) {
+    throw new GlmError({ kind: 'invalid_response', message, requestId, retryable: false, cause: error })
+  }
+}
 
 /** fetch's refusal of a redirect under `redirect: 'error'` (undici: "fetch failed", caused by "unexpected redirect"). */
 function isRedirectRefused(error: unknown): boolean {

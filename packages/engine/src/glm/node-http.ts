@@ -1,0 +1,173 @@
+/**
+ * The first attempt of a buffered call (chat, embeddings) on Node, sent through node:http(s) with
+ * a keep-alive agent instead of fetch. undici's fetch wraps every call in a Request, Headers, web
+ * streams and a Response: on loopback that is about 130 µs of a 900 µs call, more than the rest of
+ * the client (bench/NOTES.md). Streams keep fetch, whose web stream the SSE reader takes; so do
+ * browsers, workers and a client given its own `fetch`. What comes back behaves as fetch's would
+ * where the client can tell: a network failure is fetch's `TypeError('fetch failed')` with the cause,
+ * an abort rejects with the signal's reason, and a failed status becomes a real `Response` for ky
+ * to judge (client.ts replays it as ky's own first attempt).
+ */
+type NodeHttp = Pick<typeof import('node:http'), 'request' | 'Agent'>
+type Inflate = (body: Buffer, options: { maxOutputLength: number }, done: (error: Error | null, out: Buffer) => void) => void
+type NodeZlib = Record<'gunzip' | 'inflate' | 'brotliDecompress', Inflate>
+type IncomingMessage = import('node:http').IncomingMessage
+type Agent = import('node:http').Agent
+
+const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule
+
+/**
+ * How long an idle connection is kept for the next call. Below the 5 s that Node's and most
+ * servers' keep-alive timeouts use, so the client lets a connection go before the server does.
+ */
+const IDLE_SOCKET_MS = 4_000
+
+/** Far above any chat answer or 64 embeddings (a few MB), far below what would take the process down. */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024
+
+/** The answer's body stopped arriving for longer than the call's idle limit. */
+export class BodyIdleError extends Error {
+  override name = 'BodyIdleError'
+}
+
+export interface TransportLimits {
+  /** Longest silence while the body is read. */
+  idleMs: number
+  /** Largest body, decompressed or not (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number | undefined
+}
+
+export interface NodeReply {
+  readonly status: number
+  readonly ok: boolean
+  /** The whole body as text, decompressed; rejects if the call is aborted while it is read. */
+  text(): Promise<string>
+  /** The reply as a web `Response` (status, headers, body), for ky to judge a failed attempt. */
+  toResponse(): Promise<Response>
+}
+
+export interface NodeTransport {
+  /** Resolves once the response headers are in; the body is read by `text()`. */
+  post(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits): Promise<NodeReply>
+}
+
+/** A transport for this base URL, or undefined where there is no node:http (browsers) or the URL is not http(s). */
+export function nodeTransport(baseUrl: string): NodeTransport | undefined {
+  if (!builtin) return undefined
+  let protocol: string
+  try {
+    protocol = new URL(baseUrl).protocol
+  } catch {
+    return undefined
+  }
+  const http = protocol === 'https:' ? (builtin('node:https') as NodeHttp | undefined) : protocol === 'http:' ? (builtin('node:http') as NodeHttp | undefined) : undefined
+  if (!http) return undefined
+  // Free sockets are unref'd by the agent, so an idle client never holds the process open.
+  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS })
+  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, true) }
+}
+
+function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits, mayResend: boolean): Promise<NodeReply> {
+  return new Promise<NodeReply>((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal))
+    let answered = false
+    const req = http.request(url, { method: 'POST', agent, headers })
+    // Until the body is read: an abort then ends the response too.
+    const onAbort = () => req.destroy(abortReason(signal) as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    const unlink = () => signal.removeEventListener('abort', onAbort)
+    req.on('error', (error) => {
+      if (answered) return
+      unlink()
+      if (signal.aborted) return reject(abortReason(signal))
+      // A kept-alive connection the server closed just as it was reused: the request never
+      // reached the server, so it goes once more on a fresh connection, as browsers do.
+      if (mayResend && req.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        send(http, agent, url, headers, body, signal, limits, false).then(resolve, reject)
+        return
+      }
+      reject(new TypeError('fetch failed', { cause: error }))
+    })
+    req.on('response', (res) => {
+      answered = true
+      resolve(reply(res, signal, limits, unlink))
+    })
+    req.end(body)
+  })
+}
+
+function reply(res: IncomingMessage, signal: AbortSignal, limits: TransportLimits, unlink: () => void): NodeReply {
+  const status = res.statusCode ?? 0
+  const maxBytes = limits.maxBodyBytes ?? MAX_BODY_BYTES
+  let read: Promise<Buffer> | undefined
+  const bytes = () =>
+    (read ??= new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      let stopped: Error | undefined
+      const fail = (error: unknown) => {
+        clearTimeout(idle)
+        unlink()
+        reject(signal.aborted ? abortReason(signal) : (stopped ?? new TypeError('terminated', { cause: error })))
+      }
+      const stop = (error: Error) => {
+        stopped = error
+        res.destroy(error)
+      }
+      // fetch's body has no deadline of its own; a server that sends headers and then stalls would hold the turn forever.
+      const idle = setTimeout(() => stop(new BodyIdleError(`no data for ${limits.idleMs} ms while reading the answer`)), Math.min(limits.idleMs, 2_147_483_647))
+      if (signal.aborted) return fail(undefined)
+      res.on('data', (chunk: Buffer) => {
+        idle.refresh()
+        size += chunk.length
+        if (size > maxBytes) stop(new TypeError('fetch failed', { cause: new Error(`the answer is larger than ${maxBytes} bytes`) }))
+        else chunks.push(chunk)
+      })
+      res.on('error', fail)
+      res.on('end', () => {
+        clearTimeout(idle)
+        unlink()
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+      })
+      res.on('close', () => {
+        if (!res.complete) fail(new Error('the connection closed before the body ended'))
+      })
+    }))
+  const decoded = async () => decode(await bytes(), res.headers['content-encoding'], maxBytes)
+  return {
+    status,
+    ok: status >= 200 && status < 300,
+    text: async () => (await decoded()).toString('utf8'),
+    toResponse: async () => {
+      const headers = new Headers()
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+        // A header the body was decoded from no longer describes it.
+        const name = res.rawHeaders[i]!
+        if (/^content-(encoding|length)$/i.test(name)) continue
+        try {
+          headers.append(name, res.rawHeaders[i + 1]!)
+        } catch {
+          // A header fetch would have refused is left out rather than failing the whole reply.
+        }
+      }
+      const text = (await decoded()).toString('utf8')
+      const nullBody = status === 204 || status === 205 || status === 304
+      return new Response(nullBody ? null : text, { status, statusText: res.statusMessage ?? '', headers })
+    },
+  }
+}
+
+/** fetch asks for compressed bodies and undoes the compression; some proxies compress unasked, so this does too. */
+async function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
+  const coding = encoding?.trim().toLowerCase()
+  if (!coding || coding === 'identity') return body
+  const zlib = builtin?.('node:zlib') as NodeZlib | undefined
+  const step = coding === 'gzip' || coding === 'x-gzip' ? zlib?.gunzip : coding === 'deflate' ? zlib?.inflate : coding === 'br' ? zlib?.brotliDecompress : undefined
+  if (!step) throw new TypeError(`fetch failed`, { cause: new Error(`unsupported content-encoding "${encoding}"`) })
+  // A small body may inflate to gigabytes: the same ceiling holds after decompression.
+  return new Promise<Buffer>((resolve, reject) => step(body, { maxOutputLength: maxBytes }, (error: Error | null, out: Buffer) => (error ? reject(new TypeError('fetch failed', { cause: error })) : resolve(out))))
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
+}

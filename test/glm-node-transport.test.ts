@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { gzipSync } from 'node:zlib'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createGlmClient, GlmError } from '@parley/engine'
+import { useEmulator } from './helpers/emulator.ts'
+
+/**
+ * On Node, buffered calls (chat, embeddings) go out through node:http with a keep-alive agent
+ * instead of fetch (glm/node-http.ts). These pin what the client must still do as it did through
+ * fetch: one connection kept for the next call, compressed bodies read, cancellation and cut-off
+ * bodies reported as what they are, and a connection the server dropped while idle not turned
+ * into a failed turn.
+ */
+const emulator = useEmulator()
+const hi = { model: 'glm-4-flash', messages: [{ role: 'user' as const, content: '你好' }] }
+const completion = (content: string) => JSON.stringify({ id: 'c1', model: 'glm-4-flash', created: 1, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })
+
+let servers: Server[] = []
+afterEach(() => {
+  for (const s of servers) s.close()
+  servers = []
+  vi.restoreAllMocks()
+})
+
+/** A bare HTTP server that counts the connections clients open to it. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, socket: Socket, nth: number) => void): Promise<{ url: string; connections: () => number }> {
+  let connections = 0
+  let requests = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => handler(req, res, req.socket, ++requests))
+  })
+  server.on('connection', () => connections++)
+  servers.push(server)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as { port: number }
+  return { url: `http://127.0.0.1:${port}/v4`, connections: () => connections }
+}
+
+async function failure(p: Promise<unknown>): Promise<GlmError> {
+  try {
+    await p
+  } catch (error) {
+    expect(error).toBeInstanceOf(GlmError)
+    return error as GlmError
+  }
+  throw new Error('expected the call to fail')
+}
+
+describe('the GLM client on Node', () => {
+  it('sends chat and embeddings without fetch, and streams with it', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch')
+    const client = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url })
+    expect((await client.chat(hi)).content).toBe('echo: 你好')
+    expect((await client.embeddings({ model: 'embedding-3', input: ['霓虹'] })).data).toHaveLength(1)
+    expect(fetchSpy).not.toHaveBeenCalled()
+    for await (const event of client.chatStream(hi)) if (event.type === 'finish') expect(event.text).toBe('echo: 你好')
+    expect(fetchSpy).toHaveBeenCalledTimes(1)
+  })
+
+  it('uses the fetch it is given for every call', async () => {
+    const given = vi.fn((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init))
+    const client = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url, fetch: given })
+    await client.chat(hi)
+    await client.embeddings({ model: 'embedding-3', input: '霓虹' })
+    expect(given).toHaveBeenCalledTimes(2)
+  })
+
+  it('keeps one connection for call after call', async () => {
+    const server = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(completion('again')))
+    const client = createGlmClient({ apiKey: 'k', baseUrl: server.url })
+    for (let i = 0; i < 5; i++) expect((await client.chat(hi)).content).toBe('again')
+    expect(server.connections()).toBe(1)
+  })
+
+  it('reads a gzip-compressed answer', async () => {
+    const server = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(completion('压缩了'))))
+    expect((await createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi)).content).toBe('压缩了')
+  })
+
+  it('sends the call again on a fresh connection when the server dropped the kept one as it was reused', async () => {
+    const server = await serve((_req, res, socket, nth) => {
+      // The second request arrives on the kept connection: the server drops it unanswered.
+      if (nth === 2) socket.destroy()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion(`answer ${nth}`))
+    })
+    const client = createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } })
+    expect((await client.chat(hi)).content).toBe('answer 1')
+    expect((await client.chat(hi)).content).toBe('answer 3')
+    expect(server.connections()).toBe(2)
+  })
+
+  it('a fresh connection dropped before any answer is a network error that ky retries, as through fetch', async () => {
+    const server = await serve((_req, res, socket, nth) => {
+      if (nth === 1) socket.destroy()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion('second try'))
+    })
+    const onRetry = vi.fn()
+    const r = await createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi, { onRetry })
+    expect(r.content).toBe('second try')
+    expect(onRetry).toHaveBeenCalledWith(expect.objectContaining({ attempt: 1, error: expect.objectContaining({ kind: 'network' }) }))
+  })
+
+  it('a body cut off midway is a network failure, not a malformed answer', async () => {
+    const server = await serve((_req, res, socket) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
+      res.write(completion('half').slice(0, 40), () => socket.destroy())
+    })
+    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi))
+    expect(error).toMatchObject({ kind: 'network', retryable: true })
+  })
+
+  it('cancelling while the body is read ends the call as aborted', async () => {
+    const controller = new AbortController()
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
+      res.write('{"id":"c1",', () => setTimeout(() => controller.abort(), 20))
+    })
+    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi, { signal: controller.signal }))
+    expect(error.kind).toBe('aborted')
+  })
+
+  it('an answer whose body stalls ends as a timeout after the idle limit, not a hung turn', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
+      res.write('{"id":"c1",')
+    })
+    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, streamIdleTimeoutMs: 200 }).chat(hi))
+    expect(error).toMatchObject({ kind: 'timeout', retryable: true })
+  })
+
+  it('hands a failed status with its headers and body to the retry rules', async () => {
+    const server = await serve((_req, res, _socket, nth) => {
+      if (nth === 1) res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' }).end(JSON.stringify({ error: { code: '1302', message: '并发过高' } }))
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion('after the limit'))
+    })
+    const onRetry = vi.fn()
+    const r = await createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi, { onRetry })
+    expect(r.content).toBe('after the limit')
+    expect(onRetry).toHaveBeenCalledWith(expect.objectContaining({ error: expect.objectContaining({ status: 429, glmCode: '1302' }) }))
+  })
+
+  it('a 400 is judged by its GLM code and not retried', async () => {
+    const server = await serve((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: '1214', message: 'messages 参数非法' } })))
+    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
+    expect(error).toMatchObject({ kind: 'http', status: 400, glmCode: '1214', retryable: false })
+  })
+})

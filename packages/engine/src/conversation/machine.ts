@@ -229,13 +229,10 @@ export const conversationMachine = setup({
     dropHead: assign({ queue: ({ context }) => context.queue.slice(1) }),
     answerNudge: emit(({ context }, line: QueuedLine) => ({ type: 'turn.completed' as const, id: line.id, result: { kind: 'nudge' as const, text: context.npc.lines.nudge, unlocked: [] } })),
     answerFarewell: emit(({ context }, line: QueuedLine) => ({ type: 'turn.completed' as const, id: line.id, result: { kind: 'farewell' as const, text: context.npc.lines.farewell, unlocked: [] } })),
-    beginTurn: assign(({ context }, line: QueuedLine) => {
-      const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
-      const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
-      return { turn }
-    }),
-    // Two plain actions rather than one enqueueActions: it builds its action builder on every call.
-    recordRequest: assign(({ context }) => ({ lastRequest: context.turn!.messages, lastLore: context.turn!.prepared.lore })),
+    /** A turn that retrieves its lore first (`preparing`). */
+    beginTurn: assign(({ context }, line: QueuedLine) => ({ turn: newTurn(context, line) })),
+    /** A turn that calls at once. */
+    beginCall: assign(({ context }, line: QueuedLine) => requested(newTurn(context, line))),
     announceRequest: emit(({ context }) => ({ type: 'request.sent' as const, id: context.turn!.id, messages: context.turn!.messages, lore: context.turn!.prepared.lore })),
     startCall: sendTo('caller', ({ context }) => {
       const turn = context.turn!
@@ -253,7 +250,7 @@ export const conversationMachine = setup({
     /** One more try after `context_exceeded`, smaller (prompt/window.ts); this turn's tool exchange is kept. */
     trimWindow: assign(({ context }) => {
       const turn = context.turn!
-      return { turn: { ...turn, messages: [...turn.prepared.halved(), ...turn.messages.slice(turn.prepared.messages.length)], trimmed: true } }
+      return requested({ ...turn, messages: [...turn.prepared.halved(), ...turn.messages.slice(turn.prepared.messages.length)], trimmed: true })
     }),
     openRound: assign(({ context, event }) => {
       assertEvent(event, 'call.done')
@@ -286,7 +283,7 @@ export const conversationMachine = setup({
       const messages = [...turn.messages, ...sent]
       const rounds = turn.rounds + 1
       const next = { ...turn, log, round: undefined, rounds, messages, reasoning: undefined }
-      return { turn: { ...next, tools: nextTools({ ...context, turn: next }, rounds) } }
+      return requested({ ...next, tools: nextTools({ ...context, turn: next }, rounds) })
     }),
     /**
      * Commits the reply. Going straight back to `awaiting` (`summary`), it also starts a due summary
@@ -428,7 +425,7 @@ export const conversationMachine = setup({
         { guard: { type: 'isEmptyLine', params: head }, actions: [{ type: 'answerNudge', params: head }, 'dropHead'], target: 'dispatch', reenter: true },
         { guard: { type: 'isExitLine', params: head }, actions: [{ type: 'answerFarewell', params: head }, 'dropHead'], target: 'ended' },
         { guard: 'needsLore', actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.preparing' },
-        { actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.calling' },
+        { actions: [{ type: 'beginCall', params: head }, 'dropHead'], target: 'busy.calling' },
       ],
     },
     /** The same choices for a line said while nothing waits, without passing through the queue. */
@@ -438,7 +435,7 @@ export const conversationMachine = setup({
           { guard: { type: 'isEmptyLine', params: said }, actions: { type: 'answerNudge', params: said } },
           { guard: { type: 'isExitLine', params: said }, actions: { type: 'answerFarewell', params: said }, target: 'ended' },
           { guard: 'needsLore', actions: { type: 'beginTurn', params: said }, target: 'busy.preparing' },
-          { actions: { type: 'beginTurn', params: said }, target: 'busy.calling' },
+          { actions: { type: 'beginCall', params: said }, target: 'busy.calling' },
         ],
       },
     },
@@ -461,7 +458,7 @@ export const conversationMachine = setup({
             onDone: {
               actions: assign(({ context, event }) => {
                 const { messages, lore, gatedLore, halved, loreFallback } = event.output
-                return { turn: { ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, gatedLore, halved, loreFallback } } }
+                return requested({ ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, gatedLore, halved, loreFallback } })
               }),
               target: 'calling',
             },
@@ -473,7 +470,8 @@ export const conversationMachine = setup({
         },
         /** One call to the model, made by the caller on entry; leaving this state aborts it. */
         calling: {
-          entry: ['recordRequest', 'announceRequest', 'startCall'],
+          // The transitions that enter `calling` record its request in their own assign (see `requested`).
+          entry: ['announceRequest', 'startCall'],
           initial: 'requesting',
           on: {
             'call.done': [
@@ -577,6 +575,20 @@ function head({ context }: { context: ConversationContext }): QueuedLine {
 function said({ event }: { event: ConversationEvent }): QueuedLine {
   assertEvent(event, 'player.say')
   return event
+}
+
+function newTurn(context: ConversationContext, line: QueuedLine): TurnInFlight {
+  const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
+  return { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
+}
+
+/**
+ * The turn about to enter `calling`, with its request recorded as the last one sent. Every
+ * transition into `calling` assigns this rather than `calling` recording it on entry: each assign
+ * copies the context and rebuilds the snapshot's state value, one more per turn.
+ */
+function requested(turn: TurnInFlight): Pick<ConversationContext, 'turn' | 'lastRequest' | 'lastLore'> {
+  return { turn, lastRequest: turn.messages, lastLore: turn.prepared.lore }
 }
 
 function actionLoop(): ProviderFailure {

@@ -12,8 +12,42 @@ const TRAILING = /[\p{P}~]+$/u
  * "任务结束", "任务结束！" match "任务结束!". A phrase that is only punctuation keeps it.
  */
 export function normalizePhrase(text: string): string {
+  return quickFold(text) ?? nfkcFold(text)
+}
+
+/** `normalizePhrase` for any text: NFKC, then the regexes. */
+export function nfkcFold(text: string): string {
   const folded = text.normalize('NFKC').replace(/\s+/g, '').toLowerCase()
   return folded.replace(TRAILING, '') || folded
+}
+
+/** ASCII punctuation (`\p{P}`) and `~`, which `TRAILING` strips from the end. */
+const ASCII_TRAILING = new Set([...'!"#%&\'()*,-./:;?@[\\]_{}~'].map((c) => c.charCodeAt(0)))
+
+/**
+ * `nfkcFold` in one pass over text made only of characters whose NFKC form is known without ICU:
+ * ASCII, the CJK unified ideographs (U+4E00–U+9FFF) and 、。, which NFKC leaves as they are, and
+ * full-width ASCII (U+FF01–U+FF5E), which it maps to ASCII (minus 0xFEE0). None of them composes
+ * with a neighbour. Most players' lines are such text, and ICU's normalizer and the Unicode
+ * regexes are a cold path on every line (exit-phrases.test.ts proves the two agree). Undefined for
+ * any other text.
+ */
+function quickFold(text: string): string | undefined {
+  let out = ''
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i)
+    if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0
+    else if (c >= 0x80 && !(c >= 0x4e00 && c <= 0x9fff) && c !== 0x3001 && c !== 0x3002) return undefined
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c)
+  }
+  let end = out.length
+  while (end > 0) {
+    const c = out.charCodeAt(end - 1)
+    if (!ASCII_TRAILING.has(c) && c !== 0x3001 && c !== 0x3002) break
+    end--
+  }
+  return end === 0 ? out : out.slice(0, end)
 }
 
 const cache = new WeakMap<Npc, ReadonlySet<string>>()

@@ -3,6 +3,7 @@
  * anything else (a scenario runner, the page) agree on what "said the exit phrase" means.
  */
 import type { Npc } from './schema.ts'
+import { quickNfkcUnit } from './quick-nfkc.ts'
 
 const TRAILING = /[\p{P}~]+$/u
 
@@ -25,19 +26,15 @@ export function nfkcFold(text: string): string {
 const ASCII_TRAILING = new Set([...'!"#%&\'()*,-./:;?@[\\]_{}~'].map((c) => c.charCodeAt(0)))
 
 /**
- * `nfkcFold` in one pass over text made only of characters whose NFKC form is known without ICU:
- * ASCII, the CJK unified ideographs (U+4E00–U+9FFF) and 、。, which NFKC leaves as they are, and
- * full-width ASCII (U+FF01–U+FF5E), which it maps to ASCII (minus 0xFEE0). None of them composes
- * with a neighbour. Most players' lines are such text, and ICU's normalizer and the Unicode
- * regexes are a cold path on every line (exit-phrases.test.ts proves the two agree). Undefined for
- * any other text.
+ * `nfkcFold` in one pass over text made only of the characters whose NFKC form is known without
+ * ICU (quick-nfkc.ts): most players' lines. ICU's normalizer and the Unicode regexes are a cold
+ * path on every line (exit-phrases.test.ts proves the two agree). Undefined for any other text.
  */
 function quickFold(text: string): string | undefined {
   let out = ''
   for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i)
-    if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0
-    else if (c >= 0x80 && !(c >= 0x4e00 && c <= 0x9fff) && c !== 0x3001 && c !== 0x3002) return undefined
+    const c = quickNfkcUnit(text.charCodeAt(i))
+    if (c < 0) return undefined
     if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue
     out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c)
   }

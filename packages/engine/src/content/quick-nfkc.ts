@@ -13,6 +13,24 @@ export function quickNfkcUnit(c: number): number {
   return -1
 }
 
+/**
+ * `text.toLowerCase()` for text made only of the characters above (their only cased letters are
+ * A–Z and full-width Ａ–Ｚ); undefined for any other. V8 lowercases any text that is not Latin-1
+ * through ICU, so a Chinese line took the cold path too.
+ */
+export function quickLowerCase(text: string): string | undefined {
+  let out = ''
+  let copied = 0
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (quickNfkcUnit(unit) < 0) return undefined
+    if (!((unit >= 0x41 && unit <= 0x5a) || (unit >= 0xff21 && unit <= 0xff3a))) continue
+    out += text.slice(copied, i) + String.fromCharCode(unit + 0x20)
+    copied = i + 1
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
+
 /** `text.toLowerCase().normalize('NFKC')` for text made only of the characters above; undefined for any other. */
 export function quickLowerNfkc(text: string): string | undefined {
   let out = ''

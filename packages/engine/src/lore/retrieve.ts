@@ -1,6 +1,7 @@
 import type { Npc } from '../content/schema.ts'
 import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
+import { quickLowerCase } from '../content/quick-nfkc.ts'
 import { estimateTokens } from '../prompt/tokens.ts'
 import { Bm25Index } from './bm25.ts'
 import { chunkText } from './chunk.ts'
@@ -17,6 +18,8 @@ export interface LoreChunk {
 interface LoreIndex {
   chunks: LoreChunk[]
   bm25: Bm25Index
+  /** Each source's keywords, lowercased once (by source index). */
+  keywords: (readonly string[] | undefined)[]
 }
 
 const indexes = new WeakMap<Npc, LoreIndex>()
@@ -35,7 +38,7 @@ export function loreIndex(npc: Npc): LoreIndex {
       if (!source.text) return
       chunkText(source.text, lore.chunk).forEach((text, k) => chunks.push({ id: `${sourceLabel(npc, i)}#${k}`, source: i, text, tokens: estimateTokens(text) }))
     })
-    index = { chunks, bm25: new Bm25Index(chunks.map((c) => c.text)) }
+    index = { chunks, bm25: new Bm25Index(chunks.map((c) => c.text)), keywords: (lore?.sources ?? []).map((s) => s.keywords?.map((k) => k.toLowerCase())) }
     indexes.set(npc, index)
   }
   return index
@@ -56,13 +59,18 @@ function openSources(npc: Npc, state: GameState): boolean[] {
 }
 
 function keywordBonus(npc: Npc, chunk: LoreChunk, query: string): number {
-  return sourceBonus(npc.lore!.sources[chunk.source]!, query.toLowerCase())
+  return sourceBonus(npc, chunk.source, lowerCase(query))
 }
 
-function sourceBonus(source: NonNullable<Npc['lore']>['sources'][number], lowerQuery: string): number {
-  const hit = source.keywords?.some((k) => lowerQuery.includes(k.toLowerCase())) ? 1000 : 0
+function sourceBonus(npc: Npc, source: number, lowerQuery: string): number {
+  const hit = loreIndex(npc).keywords[source]?.some((k) => lowerQuery.includes(k)) ? 1000 : 0
   // A keyword match ranks first; priority only breaks ties.
-  return hit + source.priority * 0.001
+  return hit + npc.lore!.sources[source]!.priority * 0.001
+}
+
+/** The query lowercased, without ICU for the usual line. */
+function lowerCase(query: string): string {
+  return quickLowerCase(query) ?? query.toLowerCase()
 }
 
 type Ranked = Array<{ chunk: LoreChunk; score: number }>
@@ -73,8 +81,8 @@ function rankBm25(npc: Npc, query: string, open: readonly boolean[]): Ranked {
   const scores = bm25.scores(query)
   const ranked: Ranked = []
   // Once per source, not per chunk: the query is lowercased and its keywords tested once.
-  const lower = query.toLowerCase()
-  const bonuses = npc.lore!.sources.map((source) => sourceBonus(source, lower))
+  const lower = lowerCase(query)
+  const bonuses = npc.lore!.sources.map((_, i) => sourceBonus(npc, i, lower))
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i]!
     if (!open[chunk.source]) continue

@@ -89,11 +89,23 @@ function loreQuery(data: ConversationData, line: string): string {
 const noReplies: ScriptView['replies'] = []
 const noLore: readonly string[] = Object.freeze([])
 
-/** The scripted replies whose `when` holds; the NPC's own list when none has a `when` (most), instead of a copy per turn. */
-function scriptedReplies(npc: Npc, state: GameState): ScriptView['replies'] {
+/**
+ * The scripted view: the replies whose `when` holds (the NPC's own list when none has a `when`).
+ * Only a provider that reads `replies` (the scripted one) has them filtered, on its first read:
+ * a model provider never does, and the state they are judged by is the turn's, fixed.
+ */
+function scriptView(npc: Npc, state: GameState): ScriptView {
   const replies = npc.scripted?.replies
-  if (!replies) return noReplies
-  return replies.some((r) => r.when) ? replies.filter((r) => !r.when || evaluate(r.when, state)) : replies
+  const fallback = npc.scripted?.default
+  if (!replies) return { replies: noReplies, default: fallback }
+  if (!replies.some((r) => r.when)) return { replies, default: fallback }
+  let kept: ScriptView['replies'] | undefined
+  return {
+    get replies() {
+      return (kept ??= replies.filter((r) => !r.when || evaluate(r.when, state)))
+    },
+    default: fallback,
+  }
 }
 
 export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
@@ -130,10 +142,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   }
   const promptState = lore.length ? { ...view, lore: loreTexts(npc, lore) } : view
   const messages = buildMessages(npc, promptState, data.history, line)
-  const script: ScriptView = {
-    replies: scriptedReplies(npc, state),
-    default: npc.scripted?.default,
-  }
+  const script = scriptView(npc, state)
   const revealed = view.fresh.length === 0 ? [] : npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { createConversation, parseNpc, type Npc, type Provider, type ProviderReply, type ProviderTurn } from '@parley/engine'
+import { createConversation, parseNpc, type Conversation, type Npc, type Provider, type ProviderReply, type ProviderTurn } from '@parley/engine'
 import { ROOT } from './helpers/npcs.ts'
 
 const keeperPath = `${ROOT}test/fixtures/machine/keeper.yaml`
@@ -33,23 +33,16 @@ describe('leaving the call state aborts the call in hand, and only that', () => 
     expect(convo.state).toBe('awaiting')
   })
 
-  it('ending the conversation mid-call aborts the call', async () => {
+  it.each([
+    ['ending', (c: Conversation): void => void c.end(), 'conversation_ended'],
+    ['stopping', (c: Conversation): void => c.stop(), 'aborted'],
+  ] as const)('%s the conversation mid-call aborts the call', async (_how, leave, code) => {
     const { provider, calls } = heldProvider()
     const convo = createConversation(keeper(), { provider })
     const turn = convo.say('hello')
     await started()
-    convo.end()
-    await expect(turn).rejects.toMatchObject({ code: 'conversation_ended' })
-    expect(calls[0]!.signal.aborted).toBe(true)
-  })
-
-  it('stopping the conversation mid-call aborts the call', async () => {
-    const { provider, calls } = heldProvider()
-    const convo = createConversation(keeper(), { provider })
-    const turn = convo.say('hello')
-    await started()
-    convo.stop()
-    await expect(turn).rejects.toMatchObject({ code: 'aborted' })
+    leave(convo)
+    await expect(turn).rejects.toMatchObject({ code })
     expect(calls[0]!.signal.aborted).toBe(true)
   })
 

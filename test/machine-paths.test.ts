@@ -72,6 +72,11 @@ describe('conversation machine: every state, by @xstate/graph paths', () => {
       expect(exchangeProblem(ctx.data.history.toArray())).toBeUndefined()
       if (snap.value === 'ended') expect(ctx.queue).toEqual([])
       expect(ctx.turn !== undefined).toBe(typeof snap.value === 'object')
+      // However `calling` was entered (a line, lore retrieved, a round of actions closed, a trimmed retry), its request is the one recorded as sent.
+      if (JSON.stringify(snap.value).includes('"calling"')) {
+        expect(ctx.lastRequest).toBe(ctx.turn!.messages)
+        expect(ctx.lastLore).toBe(ctx.turn!.prepared.lore)
+      }
       // The map is handed over at most once per conversation, however often the model asks.
       const handed = ctx.data.history.toArray().filter((h) => h.role === 'tool' && h.content.includes('"done"')).length
       expect(handed).toBeLessThanOrEqual(1)

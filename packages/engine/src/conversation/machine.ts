@@ -183,12 +183,17 @@ export const conversationMachine = setup({
   },
   guards: {
     queueEmpty: ({ context }) => context.queue.length === 0,
-    isEmptyLine: (_, params: { line: QueuedLine }) => params.line.text.trim() === '',
-    isExitLine: ({ context }, params: { line: QueuedLine }) => isExitPhrase(context.npc, params.line.text),
+    isEmptyLine: (_, line: QueuedLine) => line.text.trim() === '',
+    isExitLine: ({ context }, line: QueuedLine) => isExitPhrase(context.npc, line.text),
     needsLore: ({ context }) => !!context.npc.lore && needsEmbeddings(context.npc, context.embeddings),
     cancelsTurn: ({ context, event }) => {
       assertEvent(event, 'turn.cancel')
       return context.turn?.id === event.id
+    },
+    /** The common turn: a spoken reply, no action ended the conversation, no line waits. */
+    plainReply: ({ context, event }) => {
+      assertEvent(event, 'call.done')
+      return !event.reply.toolCalls?.length && context.queue.length === 0 && !context.turn!.log.effects.some((e) => e.end_conversation)
     },
     asksToAct: ({ event }) => {
       assertEvent(event, 'call.done')
@@ -222,25 +227,17 @@ export const conversationMachine = setup({
       },
     }),
     dropHead: assign({ queue: ({ context }) => context.queue.slice(1) }),
-    answerNudge: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'nudge' as const, text: context.npc.lines.nudge, unlocked: [] } })),
-    answerFarewell: emit(({ context }, params: { line: QueuedLine }) => ({ type: 'turn.completed' as const, id: params.line.id, result: { kind: 'farewell' as const, text: context.npc.lines.farewell, unlocked: [] } })),
-    beginTurn: assign(({ context }, params: { line: QueuedLine }) => {
-      const { line } = params
-      const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
-      const turn: TurnInFlight = { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
-      return { turn }
-    }),
-    // Two plain actions rather than one enqueueActions: it builds its action builder on every call.
-    recordRequest: assign(({ context }) => ({ lastRequest: context.turn!.messages, lastLore: context.turn!.prepared.lore })),
+    answerNudge: emit(({ context }, line: QueuedLine) => ({ type: 'turn.completed' as const, id: line.id, result: { kind: 'nudge' as const, text: context.npc.lines.nudge, unlocked: [] } })),
+    answerFarewell: emit(({ context }, line: QueuedLine) => ({ type: 'turn.completed' as const, id: line.id, result: { kind: 'farewell' as const, text: context.npc.lines.farewell, unlocked: [] } })),
+    /** A turn that retrieves its lore first (`preparing`). */
+    beginTurn: assign(({ context }, line: QueuedLine) => ({ turn: newTurn(context, line) })),
+    /** A turn that calls at once. */
+    beginCall: assign(({ context }, line: QueuedLine) => requested(newTurn(context, line))),
     announceRequest: emit(({ context }) => ({ type: 'request.sent' as const, id: context.turn!.id, messages: context.turn!.messages, lore: context.turn!.prepared.lore })),
     startCall: sendTo('caller', ({ context }) => {
       const turn = context.turn!
       const p = turn.prepared
       return { type: 'call' as const, input: { provider: context.provider, stream: turn.stream, turn: { messages: turn.messages, model: context.npc.model, playerLine: p.line, script: p.script, revealed: p.revealed, tools: turn.tools, userId: context.userId } } }
-    }),
-    /** Leaving `calling` before the caller has answered aborts its call; after `call.done` or `call.failed` it holds none, so nothing is sent. */
-    stopCall: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'call.done' && event.type !== 'call.failed') enqueue.sendTo('caller', { type: 'cancel' as const })
     }),
     emitDelta: emit(({ context, event }) => {
       assertEvent(event, 'call.delta')
@@ -253,7 +250,7 @@ export const conversationMachine = setup({
     /** One more try after `context_exceeded`, smaller (prompt/window.ts); this turn's tool exchange is kept. */
     trimWindow: assign(({ context }) => {
       const turn = context.turn!
-      return { turn: { ...turn, messages: [...turn.prepared.halved(), ...turn.messages.slice(turn.prepared.messages.length)], trimmed: true } }
+      return requested({ ...turn, messages: [...turn.prepared.halved(), ...turn.messages.slice(turn.prepared.messages.length)], trimmed: true })
     }),
     openRound: assign(({ context, event }) => {
       assertEvent(event, 'call.done')
@@ -286,16 +283,22 @@ export const conversationMachine = setup({
       const messages = [...turn.messages, ...sent]
       const rounds = turn.rounds + 1
       const next = { ...turn, log, round: undefined, rounds, messages, reasoning: undefined }
-      return { turn: { ...next, tools: nextTools({ ...context, turn: next }, rounds) } }
+      return requested({ ...next, tools: nextTools({ ...context, turn: next }, rounds) })
     }),
-    commit: enqueueActions(({ context, event, enqueue }) => {
+    /**
+     * Commits the reply. Going straight back to `awaiting` (`summary`), it also starts a due summary
+     * call as `startSummary` would, after the turn's events: one action builder per turn, not two.
+     */
+    commit: enqueueActions(({ context, event, enqueue }, params: { summary: boolean }) => {
       assertEvent(event, 'call.done')
       const turn = context.turn!
       const { data, byAction, byTurn } = settle(context, event.reply.text, false)
-      enqueue.assign({ data, turn: undefined })
+      const call = params.summary ? summaryToStart(context, data, context.summaries) : undefined
+      enqueue.assign(call ? { data, turn: undefined, summaries: { ...context.summaries, pending: call.span } } : { data, turn: undefined })
       for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
       for (const secret of byTurn) enqueue.emit({ type: 'secret.unlocked', secret, by: 'turn' })
       enqueue.emit({ type: 'turn.completed', id: turn.id, result: replyResult(event.reply, [...byAction, ...byTurn], turn) })
+      if (call) enqueue.sendTo('summariser', { type: 'summarise', call })
     }),
     failTurn: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
       const turn = context.turn!
@@ -316,10 +319,16 @@ export const conversationMachine = setup({
         },
       })
     }),
-    /** The turn stops without an answer (cancelled, or the conversation ended). */
+    /**
+     * The turn stops without an answer (cancelled, or the conversation ended). These are the only
+     * transitions that leave `calling` before the caller has answered, so this is where its call is
+     * aborted (after `call.done` or `call.failed` it holds none); outside `calling` it holds none
+     * either and the cancel does nothing. (An exit action on `calling` would run on every turn.)
+     */
     abandonTurn: enqueueActions(({ context, enqueue }, params: { reason: 'ended' | 'aborted' }) => {
       const turn = context.turn
       if (!turn) return
+      enqueue.sendTo('caller', { type: 'cancel' })
       const { data, byAction, byTurn } = settle(context, undefined, false)
       enqueue.assign({ data, turn: undefined })
       for (const secret of byAction) enqueue.emit({ type: 'secret.unlocked', secret, by: 'action' })
@@ -416,7 +425,7 @@ export const conversationMachine = setup({
         { guard: { type: 'isEmptyLine', params: head }, actions: [{ type: 'answerNudge', params: head }, 'dropHead'], target: 'dispatch', reenter: true },
         { guard: { type: 'isExitLine', params: head }, actions: [{ type: 'answerFarewell', params: head }, 'dropHead'], target: 'ended' },
         { guard: 'needsLore', actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.preparing' },
-        { actions: [{ type: 'beginTurn', params: head }, 'dropHead'], target: 'busy.calling' },
+        { actions: [{ type: 'beginCall', params: head }, 'dropHead'], target: 'busy.calling' },
       ],
     },
     /** The same choices for a line said while nothing waits, without passing through the queue. */
@@ -426,7 +435,7 @@ export const conversationMachine = setup({
           { guard: { type: 'isEmptyLine', params: said }, actions: { type: 'answerNudge', params: said } },
           { guard: { type: 'isExitLine', params: said }, actions: { type: 'answerFarewell', params: said }, target: 'ended' },
           { guard: 'needsLore', actions: { type: 'beginTurn', params: said }, target: 'busy.preparing' },
-          { actions: { type: 'beginTurn', params: said }, target: 'busy.calling' },
+          { actions: { type: 'beginCall', params: said }, target: 'busy.calling' },
         ],
       },
     },
@@ -449,7 +458,7 @@ export const conversationMachine = setup({
             onDone: {
               actions: assign(({ context, event }) => {
                 const { messages, lore, gatedLore, halved, loreFallback } = event.output
-                return { turn: { ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, gatedLore, halved, loreFallback } } }
+                return requested({ ...context.turn!, messages, prepared: { ...context.turn!.prepared, messages, lore, gatedLore, halved, loreFallback } })
               }),
               target: 'calling',
             },
@@ -461,18 +470,21 @@ export const conversationMachine = setup({
         },
         /** One call to the model, made by the caller on entry; leaving this state aborts it. */
         calling: {
-          entry: ['recordRequest', 'announceRequest', 'startCall'],
-          exit: 'stopCall',
+          // The transitions that enter `calling` record its request in their own assign (see `requested`).
+          entry: ['announceRequest', 'startCall'],
           initial: 'requesting',
           on: {
             'call.done': [
+              // The common turn first, under one guard: the ones below would all say no to it. Straight back to awaiting:
+              // a pass through `dispatch` is one more microstep and snapshot per turn.
+              { guard: 'plainReply', actions: { type: 'commit', params: { summary: true } }, target: '#conversation.awaiting' },
               { guard: and(['actsPastCap', 'failureEnds']), actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.ended' },
               { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
               { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
-              { guard: 'turnEnds', actions: 'commit', target: '#conversation.ended' },
-              // Straight back to awaiting when no line waits: a pass through `dispatch` is one more microstep and snapshot per turn.
-              { guard: 'queueEmpty', actions: ['commit', 'startSummary'], target: '#conversation.awaiting' },
-              { actions: 'commit', target: '#conversation.dispatch' },
+              { guard: 'turnEnds', actions: { type: 'commit', params: { summary: false } }, target: '#conversation.ended' },
+              { guard: 'queueEmpty', actions: { type: 'commit', params: { summary: true } }, target: '#conversation.awaiting' },
+              // `dispatch` starts the summary on entry.
+              { actions: { type: 'commit', params: { summary: false } }, target: '#conversation.dispatch' },
             ],
             'call.failed': [
               { guard: 'contextExceeded', actions: 'trimWindow', target: 'calling', reenter: true },
@@ -552,14 +564,31 @@ export const conversationMachine = setup({
   },
 })
 
-/** The line a transition is about: the head of the queue, or the line just said. */
-function head({ context }: { context: ConversationContext }): { line: QueuedLine } {
-  return { line: context.queue[0]! }
+/**
+ * The line a transition is about: the head of the queue, or the line just said (the event is one:
+ * it has the line's fields), each as it is, since a turn evaluates these for several guards.
+ */
+function head({ context }: { context: ConversationContext }): QueuedLine {
+  return context.queue[0]!
 }
 
-function said({ event }: { event: ConversationEvent }): { line: QueuedLine } {
+function said({ event }: { event: ConversationEvent }): QueuedLine {
   assertEvent(event, 'player.say')
-  return { line: { id: event.id, text: event.text, stream: event.stream } }
+  return event
+}
+
+function newTurn(context: ConversationContext, line: QueuedLine): TurnInFlight {
+  const prepared = prepareTurn(context.npc, context.data, line.text, context.embeddings)
+  return { id: line.id, stream: line.stream, prepared, messages: prepared.messages, tools: prepared.tools, rounds: 0, round: undefined, log: emptyLog, deciding: undefined, trimmed: false, reasoning: undefined }
+}
+
+/**
+ * The turn about to enter `calling`, with its request recorded as the last one sent. Every
+ * transition into `calling` assigns this rather than `calling` recording it on entry: each assign
+ * copies the context and rebuilds the snapshot's state value, one more per turn.
+ */
+function requested(turn: TurnInFlight): Pick<ConversationContext, 'turn' | 'lastRequest' | 'lastLore'> {
+  return { turn, lastRequest: turn.messages, lastLore: turn.prepared.lore }
 }
 
 function actionLoop(): ProviderFailure {

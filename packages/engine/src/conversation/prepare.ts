@@ -89,11 +89,23 @@ function loreQuery(data: ConversationData, line: string): string {
 const noReplies: ScriptView['replies'] = []
 const noLore: readonly string[] = Object.freeze([])
 
-/** The scripted replies whose `when` holds; the NPC's own list when none has a `when` (most), instead of a copy per turn. */
-function scriptedReplies(npc: Npc, state: GameState): ScriptView['replies'] {
+/**
+ * The scripted view: the replies whose `when` holds (the NPC's own list when none has a `when`).
+ * Only a provider that reads `replies` (the scripted one) has them filtered, on its first read:
+ * a model provider never does, and the state they are judged by is the turn's, fixed.
+ */
+function scriptView(npc: Npc, state: GameState): ScriptView {
   const replies = npc.scripted?.replies
-  if (!replies) return noReplies
-  return replies.some((r) => r.when) ? replies.filter((r) => !r.when || evaluate(r.when, state)) : replies
+  const fallback = npc.scripted?.default
+  if (!replies) return { replies: noReplies, default: fallback }
+  if (!replies.some((r) => r.when)) return { replies, default: fallback }
+  let kept: ScriptView['replies'] | undefined
+  return {
+    get replies() {
+      return (kept ??= replies.filter((r) => !r.when || evaluate(r.when, state)))
+    },
+    default: fallback,
+  }
 }
 
 export function prepareTurn(npc: Npc, data: ConversationData, line: string, embeddings?: EmbeddingOptions): PreparedTurn {
@@ -110,7 +122,6 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   const memories = told?.length === data.memories?.length ? data.memories : told
   const view = memories === data.memories ? unlockedView : { ...unlockedView, memories }
   const memoryLore = gated ? [...new Set(memories!.flatMap((m) => m.lore ?? []))] : noLore
-  const seenLore = (chunks: readonly LoreChunk[]) => (chunks.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunks)])])
   let lore: LoreChunk[] = []
   let withLore: PreparedTurn['withLore']
   if (npc.lore) {
@@ -122,7 +133,7 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
         return {
           messages: buildMessages(npc, withChunks, data.history, line),
           lore: found.chunks.map((c) => c.id),
-          gatedLore: seenLore(found.chunks),
+          gatedLore: seenLore(npc, memoryLore, found.chunks),
           halved: () => halvedWindow(npc, withChunks, data.history, line),
           ...(found.fallback && { loreFallback: found.fallback }),
         }
@@ -131,15 +142,22 @@ export function prepareTurn(npc: Npc, data: ConversationData, line: string, embe
   }
   const promptState = lore.length ? { ...view, lore: loreTexts(npc, lore) } : view
   const messages = buildMessages(npc, promptState, data.history, line)
-  const halved = () => halvedWindow(npc, promptState, data.history, line)
-  const script: ScriptView = {
-    replies: scriptedReplies(npc, state),
-    default: npc.scripted?.default,
-  }
+  const script = scriptView(npc, state)
   const revealed = view.fresh.length === 0 ? [] : npc.secrets
     .filter((s) => view.fresh.includes(s.id) && view.unlocked.includes(s.id))
     .map((s) => ({ id: s.id, fact: s.fact, reveal: s.reveal }))
   const offered = offeredActions(npc, state)
-  return { line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(lore), withLore, halved, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state }
+  return {
+    line, messages, lore: lore.map((c) => c.id), gatedLore: seenLore(npc, memoryLore, lore), withLore, offered, tools: offered.map(toolOf), unlocked, saidMatched, script, revealed, state,
+    // A method, not an arrow in a variable: no function name to set on every turn (tsx keeps names).
+    halved() {
+      return halvedWindow(npc, promptState, data.history, line)
+    },
+  }
+}
+
+/** Gated lore the request carries: its memories' and the retrieved chunks' sources. */
+function seenLore(npc: Npc, memoryLore: readonly string[], chunks: readonly LoreChunk[]): readonly string[] {
+  return chunks.length === 0 ? memoryLore : [...new Set([...memoryLore, ...gatedSources(npc, chunks)])]
 }
 

@@ -87,17 +87,24 @@ export function newlyUnlocked(npc: Npc, data: ConversationData, currentLine?: st
   // Secrets see only the variables the game owns: lint refuses the rest, and this holds for an NPC
   // built in code without lint too, so no variable the model's actions move can open a secret.
   const vars = gameOwnedVars(npc, data.vars)
+  // Runs twice a turn: one state object per pass and plain loops, no intermediate arrays.
   for (;;) {
-    const state = { ...gameState(found.length ? { ...data, unlocked: [...data.unlocked, ...found] } : data, currentLine), vars }
-    const more = npc.secrets.filter((s) => !data.unlocked.includes(s.id) && !found.includes(s.id) && evaluate(s.unlock, state)).map((s) => s.id)
-    if (more.length === 0) return found
-    found.push(...more)
+    const state: GameState = { items: data.items, flags: data.flags, vars, turns: data.turns, saidPatterns: data.said, unlocked: found.length ? [...data.unlocked, ...found] : data.unlocked, currentLine }
+    let more = false
+    for (const s of npc.secrets) {
+      if (data.unlocked.includes(s.id) || found.includes(s.id) || !evaluate(s.unlock, state)) continue
+      found.push(s.id)
+      more = true
+    }
+    if (!more) return found
   }
 }
 
 function gameOwnedVars(npc: Npc, vars: ConversationData['vars']): ConversationData['vars'] {
+  let all = true
+  for (const name in vars) if (Object.hasOwn(vars, name) && npc.vars[name]?.owner !== 'game') all = false
+  if (all) return vars
   const npcOwned = Object.keys(vars).filter((name) => npc.vars[name]?.owner !== 'game')
-  if (npcOwned.length === 0) return vars
   return Object.fromEntries(Object.entries(vars).filter(([name]) => !npcOwned.includes(name)))
 }
 
@@ -155,14 +162,17 @@ export interface CommittedLine {
  */
 export function commitTurn(npc: Npc, data: ConversationData, turn: CommittedLine, reply: string, extra: readonly HistoryEntry[] = []): Change {
   const history = data.history.append({ role: 'user', content: turn.line }, ...extra, { role: 'assistant', content: reply })
-  const newSaid = turn.saidMatched.filter((s) => !data.said.includes(s))
+  // Most turns match no pattern, unlock nothing and send no gated lore: no filtered copies then.
+  const newSaid = turn.saidMatched.length ? turn.saidMatched.filter((s) => !data.said.includes(s)) : noIds
   const said = newSaid.length ? [...data.said, ...newSaid] : data.said
-  const fromLine = turn.unlocked.filter((id) => !data.unlocked.includes(id))
-  const seen = (turn.gatedLore ?? []).filter((id) => !data.gatedLore?.includes(id))
-  const gatedLore = seen.length ? { gatedLore: [...(data.gatedLore ?? []), ...seen] } : {}
-  const later = unlockFrom(npc, { ...data, ...gatedLore, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh })
-  return { data: later.data, unlocked: [...fromLine, ...later.unlocked] }
+  const fromLine = turn.unlocked.length ? turn.unlocked.filter((id) => !data.unlocked.includes(id)) : noIds
+  const seen = turn.gatedLore?.length ? turn.gatedLore.filter((id) => !data.gatedLore?.includes(id)) : noIds
+  const next: ConversationData = { ...data, history, said, turns: data.turns + 1, failures: 0, unlocked: fromLine.length ? [...data.unlocked, ...fromLine] : data.unlocked, fresh: data.fresh.length ? [] : data.fresh }
+  const later = unlockFrom(npc, seen.length ? { ...next, gatedLore: [...(data.gatedLore ?? []), ...seen] } : next)
+  return { data: later.data, unlocked: fromLine.length ? [...fromLine, ...later.unlocked] : later.unlocked }
 }
+
+const noIds: readonly string[] = []
 
 export function failTurn(data: ConversationData): ConversationData {
   return { ...data, failures: data.failures + 1 }

@@ -1,6 +1,7 @@
 import type { Npc } from '../content/schema.ts'
 import { evaluate } from '../conditions/evaluate.ts'
 import type { GameState } from '../conditions/types.ts'
+import { quickLowerCase } from '../content/quick-nfkc.ts'
 import { estimateTokens } from '../prompt/tokens.ts'
 import { Bm25Index } from './bm25.ts'
 import { chunkText } from './chunk.ts'
@@ -17,6 +18,8 @@ export interface LoreChunk {
 interface LoreIndex {
   chunks: LoreChunk[]
   bm25: Bm25Index
+  /** Each source's keywords, lowercased once (by source index). */
+  keywords: (readonly string[] | undefined)[]
 }
 
 const indexes = new WeakMap<Npc, LoreIndex>()
@@ -35,7 +38,7 @@ export function loreIndex(npc: Npc): LoreIndex {
       if (!source.text) return
       chunkText(source.text, lore.chunk).forEach((text, k) => chunks.push({ id: `${sourceLabel(npc, i)}#${k}`, source: i, text, tokens: estimateTokens(text) }))
     })
-    index = { chunks, bm25: new Bm25Index(chunks.map((c) => c.text)) }
+    index = { chunks, bm25: new Bm25Index(chunks.map((c) => c.text)), keywords: (lore?.sources ?? []).map((s) => s.keywords?.map((k) => k.toLowerCase())) }
     indexes.set(npc, index)
   }
   return index
@@ -46,36 +49,47 @@ export function loreIndex(npc: Npc): LoreIndex {
  * locked entry is never ranked, embedded or sent.
  */
 export function availableChunks(npc: Npc, state: GameState): LoreChunk[] {
-  const sources = npc.lore?.sources ?? []
-  const open = sources.map((s) => !s.unlock || evaluate(s.unlock, state))
+  const open = openSources(npc, state)
   return loreIndex(npc).chunks.filter((c) => open[c.source])
 }
 
-function keywordBonus(npc: Npc, chunk: LoreChunk, query: string): number {
-  return sourceBonus(npc.lore!.sources[chunk.source]!, query.toLowerCase())
+/** Per source, whether its `unlock` holds now. */
+function openSources(npc: Npc, state: GameState): boolean[] {
+  return (npc.lore?.sources ?? []).map((s) => !s.unlock || evaluate(s.unlock, state))
 }
 
-function sourceBonus(source: NonNullable<Npc['lore']>['sources'][number], lowerQuery: string): number {
-  const hit = source.keywords?.some((k) => lowerQuery.includes(k.toLowerCase())) ? 1000 : 0
+function keywordBonus(npc: Npc, chunk: LoreChunk, query: string): number {
+  return sourceBonus(npc, chunk.source, lowerCase(query))
+}
+
+function sourceBonus(npc: Npc, source: number, lowerQuery: string): number {
+  const hit = loreIndex(npc).keywords[source]?.some((k) => lowerQuery.includes(k)) ? 1000 : 0
   // A keyword match ranks first; priority only breaks ties.
-  return hit + source.priority * 0.001
+  return hit + npc.lore!.sources[source]!.priority * 0.001
+}
+
+/** The query lowercased, without ICU for the usual line. */
+function lowerCase(query: string): string {
+  return quickLowerCase(query) ?? query.toLowerCase()
 }
 
 type Ranked = Array<{ chunk: LoreChunk; score: number }>
 
-function rankBm25(npc: Npc, query: string, allowed: ReadonlySet<LoreChunk>): Ranked {
+/** BM25 over the chunks of the sources open now (`open`, per source). */
+function rankBm25(npc: Npc, query: string, open: readonly boolean[]): Ranked {
   const { chunks, bm25 } = loreIndex(npc)
   const scores = bm25.scores(query)
   const ranked: Ranked = []
   // Once per source, not per chunk: the query is lowercased and its keywords tested once.
-  const lower = query.toLowerCase()
-  const bonuses = npc.lore!.sources.map((source) => sourceBonus(source, lower))
-  chunks.forEach((chunk, i) => {
-    if (!allowed.has(chunk)) return
+  const lower = lowerCase(query)
+  const bonuses = npc.lore!.sources.map((_, i) => sourceBonus(npc, i, lower))
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!
+    if (!open[chunk.source]) continue
     const bonus = bonuses[chunk.source]!
     // No term in common and no keyword hit: not relevant, however high its priority.
     if (scores[i]! > 0 || bonus >= 1000) ranked.push({ chunk, score: scores[i]! + bonus })
-  })
+  }
   return ranked.sort((a, b) => b.score - a.score)
 }
 
@@ -95,7 +109,7 @@ function select(npc: Npc, ranked: Ranked): LoreChunk[] {
 /** BM25 only: offline, synchronous, deterministic. */
 export function retrieveLoreSync(npc: Npc, query: string, state: GameState): LoreChunk[] {
   if (!npc.lore || !query.trim()) return []
-  return select(npc, rankBm25(npc, query, new Set(availableChunks(npc, state))))
+  return select(npc, rankBm25(npc, query, openSources(npc, state)))
 }
 
 /** Whether this NPC's retrieval needs the network (embeddings or hybrid, with a client configured). */
@@ -144,10 +158,10 @@ function chunkVectors(chunks: readonly LoreChunk[], embeddings: EmbeddingOptions
   return Promise.all(chunks.map((c) => chunkVectorMemo.get(c)?.get(prefix) ?? chunkVectorPending.get(c)!.get(prefix)!))
 }
 
-function rank(npc: Npc, query: string, available: LoreChunk[], q: number[], docs: number[][]): LoreChunk[] {
+function rank(npc: Npc, query: string, available: LoreChunk[], open: readonly boolean[], q: number[], docs: number[][]): LoreChunk[] {
   const dense: Ranked = available.map((chunk, i) => ({ chunk, score: cosine(q, docs[i]!) + keywordBonus(npc, chunk, query) })).sort((a, b) => b.score - a.score)
   if (npc.lore!.retriever === 'embeddings') return select(npc, dense)
-  const sparse = rankBm25(npc, query, new Set(available))
+  const sparse = rankBm25(npc, query, open)
   const fused = new Map<LoreChunk, number>()
   for (const ranking of [dense, sparse]) ranking.forEach((r, rank) => fused.set(r.chunk, (fused.get(r.chunk) ?? 0) + 1 / (60 + rank + 1)))
   return select(npc, [...fused].map(([chunk, score]) => ({ chunk, score: score + keywordBonus(npc, chunk, query) })).sort((a, b) => b.score - a.score))
@@ -164,9 +178,10 @@ function rank(npc: Npc, query: string, available: LoreChunk[], q: number[], docs
 export async function retrieveLoreDetailed(npc: Npc, query: string, state: GameState, embeddings?: EmbeddingOptions): Promise<LoreRetrieval> {
   if (!npc.lore || !query.trim()) return { chunks: [], retriever: 'bm25' }
   if (!needsEmbeddings(npc, embeddings)) return { chunks: retrieveLoreSync(npc, query, state), retriever: 'bm25' }
-  const available = availableChunks(npc, state)
+  const open = openSources(npc, state)
+  const available = loreIndex(npc).chunks.filter((c) => open[c.source])
   if (available.length === 0) return { chunks: [], retriever: npc.lore.retriever }
-  const bm25 = () => select(npc, rankBm25(npc, query, new Set(available)))
+  const bm25 = () => select(npc, rankBm25(npc, query, open))
   if (available.some((c) => keywordBonus(npc, c, query) >= 1000)) return { chunks: bm25(), retriever: 'bm25', skipped: 'keyword' }
   const budget = npc.lore.embedding_budget_ms ?? embeddings.budgetMs ?? DEFAULT_EMBEDDING_BUDGET_MS
   const controller = new AbortController()
@@ -181,7 +196,7 @@ export async function retrieveLoreDetailed(npc: Npc, query: string, state: GameS
       return { chunks: bm25(), retriever: 'bm25', fallback: { reason: 'embeddings_slow', message: `embeddings took longer than ${budget} ms; BM25 alone was used` } }
     }
     const [q, docs] = outcome
-    return { chunks: rank(npc, query, available, q, docs), retriever: npc.lore.retriever }
+    return { chunks: rank(npc, query, available, open, q, docs), retriever: npc.lore.retriever }
   } catch (error) {
     const e = error as { message?: string; glmCode?: string; status?: number }
     const code = e.glmCode ? ` (GLM code ${e.glmCode})` : e.status ? ` (HTTP ${e.status})` : ''

@@ -51,6 +51,8 @@ type Effect = NonNullable<NpcAction['effect']>
  * NPC owns change (lint refuses the rest, and this holds for a file that skipped lint too).
  */
 export function applyVarEffects(npc: Npc, vars: Vars, effects: readonly Effect[]): Vars {
+  // Most turns carry out no action: nothing to apply, and no closure to make.
+  if (effects.length === 0) return vars
   let out: Record<string, VarValue> | undefined
   const write = (name: string, value: VarValue) => {
     if ((out ?? vars)[name] === value) return

@@ -25,33 +25,63 @@ export interface GlmProviderOptions extends GlmClientOptions {
 
 const THINKING_TIMEOUT_MS = 300_000
 
+/** What a model on this server needs in its requests: worked out once per model and setting, since each answer walks the family table's patterns. */
+interface ModelProfile {
+  fields: Readonly<Partial<ChatRequest>>
+  thinks: boolean
+  toolStream: boolean
+}
+
+/** Models come from NPC files and options, a handful per game; the bound only keeps a misuse from growing it. */
+const PROFILES_KEPT = 64
+
+function modelProfiles(server: ServerKind): (model: string, thinking: boolean) => ModelProfile {
+  const kept = new Map<string, ModelProfile>()
+  return (model, thinking) => {
+    const key = `${thinking ? 1 : 0}${model}`
+    let profile = kept.get(key)
+    if (!profile) {
+      if (kept.size >= PROFILES_KEPT) kept.clear()
+      const fields = thinkingFields(model, server, thinking)
+      for (const value of Object.values(fields)) if (typeof value === 'object' && value !== null) Object.freeze(value)
+      profile = { fields: Object.freeze(fields), thinks: willThink(model, server, thinking), toolStream: server === 'glm' && acceptsToolStream(model) }
+      kept.set(key, profile)
+    }
+    return profile
+  }
+}
+
 export function glmProvider(options: GlmProviderOptions = {}): Provider {
   const client = options.client ?? new GlmClient(options)
   const server = options.server ?? serverKindOf(client.baseUrl)
+  const profileOf = modelProfiles(server)
   return {
     name: 'glm',
     async reply(turn: ProviderTurn, onDelta?: (text: string) => void): Promise<ProviderReply> {
       const model = options.model ?? turn.model.name
-      const thinking = turn.model.thinking ?? false
+      const profile = profileOf(model, turn.model.thinking ?? false)
       const tools = turn.tools.length > 0
-      const request: ChatRequest = {
-        model,
-        messages: turn.messages,
-        // Named here, so the client need not copy the request to add one.
-        request_id: newRequestId(),
-        ...(turn.model.temperature !== undefined && { temperature: turn.model.temperature }),
-        ...(turn.model.top_p !== undefined && { top_p: turn.model.top_p }),
-        ...(turn.model.max_tokens !== undefined && { max_tokens: turn.model.max_tokens }),
-        ...thinkingFields(model, server, thinking),
-        ...(tools && { tools: [...turn.tools], tool_choice: 'auto' as const }),
+      // Named here, so the client need not copy the request to add one.
+      const request: ChatRequest = { model, messages: turn.messages, request_id: newRequestId() }
+      // Fields set one by one rather than spread in: this runs on every turn, before the request leaves.
+      if (turn.model.temperature !== undefined) request.temperature = turn.model.temperature
+      if (turn.model.top_p !== undefined) request.top_p = turn.model.top_p
+      if (turn.model.max_tokens !== undefined) request.max_tokens = turn.model.max_tokens
+      Object.assign(request, profile.fields)
+      if (tools) {
+        request.tools = [...turn.tools]
+        request.tool_choice = 'auto'
         // Arguments in fragments as they are written: the stream never sits silent while a call is built.
-        ...(tools && onDelta && server === 'glm' && acceptsToolStream(model) && { tool_stream: true }),
-        // Ollama and vLLM leave usage out of a stream unless asked (glm-api.md §8); GLM sends it anyway.
-        ...(onDelta && server !== 'glm' && { stream_options: { include_usage: true } }),
-        ...(turn.userId !== undefined && (server === 'glm' ? { user_id: turn.userId } : { user: turn.userId })),
+        if (onDelta && profile.toolStream) request.tool_stream = true
+      }
+      // Ollama and vLLM leave usage out of a stream unless asked (glm-api.md §8); GLM sends it anyway.
+      if (onDelta && server !== 'glm') request.stream_options = { include_usage: true }
+      if (turn.userId !== undefined) {
+        if (server === 'glm') request.user_id = turn.userId
+        else request.user = turn.userId
       }
       const call: CallOptions = { signal: turn.signal, onRetry: turn.onRetry }
-      if (!onDelta && willThink(model, server, thinking)) {
+      if (!onDelta && profile.thinks) {
         call.timeoutMs = Math.max(options.thinkingTimeoutMs ?? THINKING_TIMEOUT_MS, options.timeoutMs ?? 0)
         call.retryOnTimeout = false
       }

@@ -5,7 +5,7 @@ import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } fr
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
 import { readSseData } from './sse.ts'
-import { BodyIdleError, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
+import { BodyIdleError, fetchIsPlain, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
 import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
 
 export const DEFAULT_GLM_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4'
@@ -73,6 +73,8 @@ export class GlmClient {
   readonly #http: KyInstance
   #jwt: { token: string; until: number } | undefined
   readonly #keyHeader: string | undefined
+  /** The caller's `headers` carry an authorization of their own (names are case-insensitive), which is kept. */
+  readonly #ownAuthorization: boolean
   /** node:http for buffered first attempts, where there is one and no `fetch` was given (node-http.ts). */
   readonly #node: NodeTransport | undefined
 
@@ -80,6 +82,7 @@ export class GlmClient {
     this.#options = options
     this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
     this.#keyHeader = options.apiKey ? `Bearer ${options.apiKey}` : undefined
+    this.#ownAuthorization = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === 'authorization')
     this.#node = options.fetch ? undefined : nodeTransport(this.baseUrl)
     const retry = options.retry ?? {}
     const base = retry.baseDelayMs ?? 500
@@ -181,7 +184,7 @@ export class GlmClient {
   async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions, buffered: boolean): Promise<{ response: Response | NodeReply; state: CallState; release: () => void }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
-    if (auth && !('authorization' in headers)) headers.authorization = auth
+    if (auth && !this.#ownAuthorization) headers.authorization = auth
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
@@ -231,7 +234,7 @@ export class GlmClient {
     }
     const url = `${this.baseUrl}/${path}`
     try {
-      if (buffered && this.#node) {
+      if (buffered && this.#node && fetchIsPlain()) {
         const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000 })
         // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
         return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }

@@ -146,6 +146,21 @@ describe('the GLM client on Node', () => {
     expect(server.connections()).toBe(2)
   })
 
+  it('a thinking call (retryOnTimeout: false) cut on a kept connection is not sent again: the server may be answering it', async () => {
+    // A proxy that cuts a long wait looks, to the client, like a server that closed the idle connection.
+    let requests = 0
+    const server = await serve((_req, res, socket, nth) => {
+      requests = nth
+      if (nth === 2) socket.destroy()
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(completion(`answer ${nth}`))
+    })
+    const client = createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } })
+    await client.chat(hi)
+    const error = await failure(client.chat(hi, { retryOnTimeout: false }))
+    expect(error).toMatchObject({ kind: 'network' })
+    expect(requests).toBe(2)
+  })
+
   it('a fresh connection dropped before any answer is a network error that ky retries, as through fetch', async () => {
     const server = await serve((_req, res, socket, nth) => {
       if (nth === 1) socket.destroy()

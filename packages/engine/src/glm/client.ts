@@ -189,7 +189,7 @@ export class GlmClient {
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
-    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal, buffered)
+    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal, buffered, call.retryOnTimeout !== false)
     if ('reply' in first.outcome) return { response: first.outcome.reply, state, release: first.release }
     if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }
     first.release()
@@ -211,7 +211,7 @@ export class GlmClient {
    * its timeout race) was most of the client's cost over a bare call. A failure is not judged
    * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
    */
-  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, buffered: boolean): Promise<{ outcome: { reply: NodeReply } | { response: Response } | { error: unknown }; release: () => void }> {
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, buffered: boolean, retryOnTimeout: boolean): Promise<{ outcome: { reply: NodeReply } | { response: Response } | { error: unknown }; release: () => void }> {
     const send = this.#options.fetch ?? globalThis.fetch
     const controller = new AbortController()
     let timedOut = false
@@ -235,7 +235,8 @@ export class GlmClient {
     const url = `${this.baseUrl}/${path}`
     try {
       if (buffered && this.#node && fetchIsPlain()) {
-        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000 })
+        // A call that must not be paid for twice (retryOnTimeout: false) is not re-sent on a reset either.
+        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000, resendOnReset: retryOnTimeout })
         // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
         return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }
       }

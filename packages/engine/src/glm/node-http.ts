@@ -35,6 +35,12 @@ export interface TransportLimits {
   idleMs: number
   /** Largest body, decompressed or not (default MAX_BODY_BYTES). */
   maxBodyBytes?: number | undefined
+  /**
+   * Whether a kept connection reset before any answer may be sent once more (default true). The
+   * reset cannot tell a server that closed the idle connection from a proxy that cut a call the
+   * server was already answering, so a call that must not go twice turns this off.
+   */
+  resendOnReset?: boolean | undefined
 }
 
 export interface NodeReply {
@@ -82,7 +88,7 @@ export function nodeTransport(baseUrl: string): NodeTransport | undefined {
   if (!http) return undefined
   // Free sockets are unref'd by the agent, so an idle client never holds the process open.
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS })
-  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, true) }
+  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, limits.resendOnReset ?? true) }
 }
 
 function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits, mayResend: boolean): Promise<NodeReply> {

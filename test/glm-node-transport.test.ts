@@ -82,6 +82,11 @@ describe('the GLM client on Node', () => {
     expect(emulator().requests.map((r) => r.headers['sec-fetch-mode'])).toEqual([undefined, undefined, 'cors'])
   })
 
+  it('a buffered call names its client and asks for a compressed answer, as fetch did', async () => {
+    await createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url }).chat(hi)
+    expect(emulator().requests[0]!.headers).toMatchObject({ 'user-agent': 'node', accept: '*/*', 'accept-encoding': expect.stringContaining('gzip') })
+  })
+
   it('a fetch stubbed after the engine loaded sees every call, as it did before node:http', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch')
     const client = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().url })

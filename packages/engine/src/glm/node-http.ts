@@ -22,6 +22,9 @@ const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => 
  */
 const IDLE_SOCKET_MS = 4_000
 
+/** What undici's fetch sends unasked, less its browser-only headers. */
+const FETCH_HEADERS = { accept: '*/*', 'accept-encoding': 'gzip, deflate', 'user-agent': 'node' } as const
+
 /** Far above any chat answer or 64 embeddings (a few MB), far below what would take the process down. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -88,7 +91,9 @@ export function nodeTransport(baseUrl: string): NodeTransport | undefined {
   if (!http) return undefined
   // Free sockets are unref'd by the agent, so an idle client never holds the process open.
   const agent = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS })
-  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, limits.resendOnReset ?? true) }
+  // The headers fetch adds on its own: a gateway may refuse a call that names no client, and GLM
+  // compresses a large answer (64 embeddings: megabytes of numbers) only when asked.
+  return { post: (url, headers, body, signal, limits) => send(http, agent, url, { ...FETCH_HEADERS, ...headers, 'content-length': String(Buffer.byteLength(body)) }, body, signal, limits, limits.resendOnReset ?? true) }
 }
 
 function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string, string>, body: string, signal: AbortSignal, limits: TransportLimits, mayResend: boolean): Promise<NodeReply> {

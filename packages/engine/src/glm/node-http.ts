@@ -216,7 +216,8 @@ function reply(res: IncomingMessage, signal: AbortSignal, limits: TransportLimit
  * does not know (a proxy's "UTF-8", "none") passed on as it came.
  */
 async function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {
-  const codings = (encoding ?? '').toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity')
+  if (!encoding) return body
+  const codings = encoding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity')
   if (codings.length === 0 || body.length === 0) return body
   if (codings.length > 5) throw new TypeError('fetch failed', { cause: new Error(`too many content-encodings (${codings.length})`) })
   const zlib = builtin?.('node:zlib') as NodeZlib | undefined

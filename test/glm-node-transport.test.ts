@@ -205,6 +205,16 @@ describe('the GLM client on Node', () => {
     expect(error).toMatchObject({ kind: 'timeout', retryable: true })
   })
 
+  it('a call given longer to answer than the client\'s timeout (a thinking call) is not cut while its body is on the way', async () => {
+    const server = await serve((_req, res) => {
+      const body = completion('想好了')
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).flushHeaders()
+      setTimeout(() => res.end(body), 300)
+    })
+    const client = createGlmClient({ apiKey: 'k', baseUrl: server.url, timeoutMs: 50, retry: { limit: 0 } })
+    expect((await client.chat(hi, { timeoutMs: 5000, retryOnTimeout: false })).content).toBe('想好了')
+  })
+
   it('hands a failed status with its headers and body to the retry rules', async () => {
     const server = await serve((_req, res, _socket, nth) => {
       if (nth === 1) res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' }).end(JSON.stringify({ error: { code: '1302', message: '并发过高' } }))

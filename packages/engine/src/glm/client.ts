@@ -24,7 +24,7 @@ export interface GlmClientOptions {
   auth?: 'key' | 'jwt'
   /** Per attempt, until response headers arrive. Default 60 s. */
   timeoutMs?: number
-  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs. */
+  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs (for an answer read whole, the call's own timeoutMs if it has one). */
   streamIdleTimeoutMs?: number
   retry?: { limit?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
   /** Injected fetch, for tests and for mounting in unusual runtimes. */
@@ -235,8 +235,10 @@ export class GlmClient {
     const url = `${this.baseUrl}/${path}`
     try {
       if (buffered && this.#node && fetchIsPlain()) {
-        // A call that must not be paid for twice (retryOnTimeout: false) is not re-sent on a reset either.
-        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000, resendOnReset: retryOnTimeout })
+        // A call that must not be paid for twice (retryOnTimeout: false) is not re-sent on a reset
+        // either. A call given longer to answer (a thinking call) is given as long between chunks:
+        // fetch, before, gave a body all the time it took.
+        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? timeoutMs, resendOnReset: retryOnTimeout })
         // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
         return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }
       }

@@ -5,7 +5,7 @@ import { ToolCallCollector, argumentsText, wholeToolCalls, type RawToolCall } fr
 import { normalizeSampling, validateChatRequest } from './validate.ts'
 import { signGlmJwt } from './jwt.ts'
 import { readSseData } from './sse.ts'
-import { BodyIdleError, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
+import { BodyIdleError, fetchIsPlain, nodeTransport, type NodeReply, type NodeTransport } from './node-http.ts'
 import type { ChatCompletion, ChatRequest, ChatStreamEvent, EmbeddingRequest, EmbeddingResponse, GlmToolCall, Usage } from './types.ts'
 
 export const DEFAULT_GLM_BASE_URL = 'https://open.bigmodel.cn/api/paas/v4'
@@ -24,7 +24,7 @@ export interface GlmClientOptions {
   auth?: 'key' | 'jwt'
   /** Per attempt, until response headers arrive. Default 60 s. */
   timeoutMs?: number
-  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs. */
+  /** Longest silence between two chunks of an answer, streamed or (on Node) read whole. Default: timeoutMs (for an answer read whole, the call's own timeoutMs if it has one). */
   streamIdleTimeoutMs?: number
   retry?: { limit?: number; baseDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number }
   /** Injected fetch, for tests and for mounting in unusual runtimes. */
@@ -73,6 +73,8 @@ export class GlmClient {
   readonly #http: KyInstance
   #jwt: { token: string; until: number } | undefined
   readonly #keyHeader: string | undefined
+  /** The caller's `headers` carry an authorization of their own (names are case-insensitive), which is kept. */
+  readonly #ownAuthorization: boolean
   /** node:http for buffered first attempts, where there is one and no `fetch` was given (node-http.ts). */
   readonly #node: NodeTransport | undefined
 
@@ -80,6 +82,7 @@ export class GlmClient {
     this.#options = options
     this.baseUrl = (options.baseUrl ?? DEFAULT_GLM_BASE_URL).replace(/\/+$/, '')
     this.#keyHeader = options.apiKey ? `Bearer ${options.apiKey}` : undefined
+    this.#ownAuthorization = Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === 'authorization')
     this.#node = options.fetch ? undefined : nodeTransport(this.baseUrl)
     const retry = options.retry ?? {}
     const base = retry.baseDelayMs ?? 500
@@ -181,12 +184,12 @@ export class GlmClient {
   async #post(path: string, payload: Record<string, unknown>, requestId: string, call: CallOptions, buffered: boolean): Promise<{ response: Response | NodeReply; state: CallState; release: () => void }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.#options.headers }
     const auth = this.#options.auth === 'jwt' && this.#options.apiKey ? await this.#jwtHeader() : this.#keyHeader
-    if (auth && !('authorization' in headers)) headers.authorization = auth
+    if (auth && !this.#ownAuthorization) headers.authorization = auth
     // The body travels beside ky, not through it: a Request built with a body costs a stream, a tee
     // and a cancel per attempt, growing with the body. ky still owns retries, timeouts and hooks.
     const state: CallState = { requestId, payload, body: JSON.stringify(payload), ...(call.onRetry && { onRetry: call.onRetry }) }
     const timeoutMs = call.timeoutMs ?? this.#options.timeoutMs ?? 60_000
-    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal, buffered)
+    const first = await this.#firstAttempt(path, state.body, headers, timeoutMs, call.signal, buffered, call.retryOnTimeout !== false)
     if ('reply' in first.outcome) return { response: first.outcome.reply, state, release: first.release }
     if ('response' in first.outcome && first.outcome.response.ok) return { response: first.outcome.response, state, release: first.release }
     first.release()
@@ -208,7 +211,7 @@ export class GlmClient {
    * its timeout race) was most of the client's cost over a bare call. A failure is not judged
    * here: it is handed to ky as ky's own first attempt, so classification and retries stay ky's.
    */
-  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, buffered: boolean): Promise<{ outcome: { reply: NodeReply } | { response: Response } | { error: unknown }; release: () => void }> {
+  async #firstAttempt(path: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal | undefined, buffered: boolean, retryOnTimeout: boolean): Promise<{ outcome: { reply: NodeReply } | { response: Response } | { error: unknown }; release: () => void }> {
     const send = this.#options.fetch ?? globalThis.fetch
     const controller = new AbortController()
     let timedOut = false
@@ -231,8 +234,11 @@ export class GlmClient {
     }
     const url = `${this.baseUrl}/${path}`
     try {
-      if (buffered && this.#node) {
-        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? this.#options.timeoutMs ?? 60_000 })
+      if (buffered && this.#node && fetchIsPlain()) {
+        // A call that must not be paid for twice (retryOnTimeout: false) is not re-sent on a reset
+        // either. A call given longer to answer (a thinking call) is given as long between chunks:
+        // fetch, before, gave a body all the time it took.
+        const reply = await this.#node.post(url, headers, body, controller.signal, { idleMs: this.#options.streamIdleTimeoutMs ?? timeoutMs, resendOnReset: retryOnTimeout })
         // A failed status goes to ky as fetch's Response would; node:http never follows a redirect.
         return { outcome: reply.ok ? { reply } : { response: await reply.toResponse() }, release }
       }

@@ -1,5 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http'
-import { gzipSync } from 'node:zlib'
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BodyIdleError, nodeTransport } from './node-http.ts'
 
@@ -58,5 +58,36 @@ describe('node:http transport limits', () => {
     const pending = post(url, { idleMs: 5000 }, controller.signal)
     controller.abort(new Error('player left'))
     await expect(pending).rejects.toThrow('player left')
+  })
+})
+
+describe('node:http transport decoding, as undici decodes', () => {
+  it('reads zlib-wrapped and raw deflate alike', async () => {
+    for (const body of [deflateSync('{"a":1}'), deflateRawSync('{"a":1}')]) {
+      const url = await answering((res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(body))
+      expect(await (await post(url, { idleMs: 5000 })).text()).toBe('{"a":1}')
+      server?.close()
+    }
+  })
+
+  it('undoes stacked codings, the last applied first', async () => {
+    const url = await answering((res) => res.writeHead(200, { 'content-encoding': 'gzip, br' }).end(brotliCompressSync(gzipSync('{"b":2}'))))
+    expect(await (await post(url, { idleMs: 5000 })).text()).toBe('{"b":2}')
+  })
+
+  it('passes on a body whose coding it does not know, and an empty one', async () => {
+    const url = await answering((res) => res.writeHead(200, { 'content-encoding': 'compress' }).end('{"c":3}'))
+    expect(await (await post(url, { idleMs: 5000 })).text()).toBe('{"c":3}')
+    server?.close()
+    const empty = await answering((res) => res.writeHead(503, { 'content-encoding': 'gzip' }).end())
+    expect((await (await post(empty, { idleMs: 5000 })).toResponse()).status).toBe(503)
+  })
+
+  it('keeps what a cut-short gzip body inflates to', async () => {
+    const whole = gzipSync(JSON.stringify({ error: { code: '1302', message: 'x'.repeat(2000) } }))
+    const url = await answering((res) => res.writeHead(429, { 'content-encoding': 'gzip' }).end(whole.subarray(0, whole.length - 8)))
+    const response = await (await post(url, { idleMs: 5000 })).toResponse()
+    expect(response.status).toBe(429)
+    expect(await response.text()).toContain('"code":"1302"')
   })
 })

@@ -4,6 +4,7 @@ import { embedTexts, signGlmJwt } from '@parley/engine/unstable'
 import { startGlmEmulator } from './glm-emulator/emulator.ts'
 import { useEmulator } from './helpers/emulator.ts'
 import { freePort } from './helpers/net.ts'
+import { glmFailure } from './helpers/glm-failure.ts'
 
 const emulator = useEmulator()
 
@@ -17,15 +18,6 @@ async function collect(stream: AsyncIterable<ChatStreamEvent>) {
   return events
 }
 
-async function failure(promise: Promise<unknown>): Promise<GlmError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(GlmError)
-    return error as GlmError
-  }
-  throw new Error('expected the call to fail')
-}
 
 describe('chat completion', () => {
   it('returns the reply, finish reason, usage and request id', async () => {
@@ -63,7 +55,7 @@ describe('validation before sending', () => {
     ['a system message after the first', { model: 'glm-4', messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'b' }, { role: 'user', content: 'c' }] }, /only the first/],
     ['ending on the assistant', { model: 'glm-4', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }, /last message/],
   ])('refuses %s without a round trip', async (_name, request, message) => {
-    const error = await failure(client().chat(request as never))
+    const error = await glmFailure(client().chat(request as never))
     expect(error.kind).toBe('invalid_request')
     expect(error.message).toMatch(message)
     expect(emulator().requests).toHaveLength(0)
@@ -84,14 +76,14 @@ describe('errors and retries', () => {
 
   it('never retries 1113 (balance exhausted) although it arrives as a 429', async () => {
     emulator().fault({ status: 429, code: '1113' })
-    const error = await failure(client().chat(hi))
+    const error = await glmFailure(client().chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 429, glmCode: '1113', retryable: false })
     expect(error.message).toContain('余额不足')
     expect(emulator().chatRequests).toHaveLength(1)
   })
 
   it('never retries an auth failure, and reports GLM\'s code', async () => {
-    const error = await failure(client({ apiKey: 'wrong' }).chat(hi))
+    const error = await glmFailure(client({ apiKey: 'wrong' }).chat(hi))
     expect(error).toMatchObject({ status: 401, glmCode: '1002', retryable: false })
     expect(emulator().chatRequests).toHaveLength(1)
   })
@@ -105,7 +97,7 @@ describe('errors and retries', () => {
 
   it('gives up after the retry limit with the last error', async () => {
     emulator().fault(...Array.from({ length: 5 }, () => ({ status: 500, code: '500' })))
-    const error = await failure(client({ retry: { limit: 2, baseDelayMs: 1 } }).chat(hi))
+    const error = await glmFailure(client({ retry: { limit: 2, baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ status: 500, retryable: true })
     expect(emulator().chatRequests).toHaveLength(3)
   })
@@ -117,7 +109,7 @@ describe('errors and retries', () => {
 
   it('reports a refused connection as a network error', async () => {
     const port = await freePort()
-    const error = await failure(client({ baseUrl: `http://127.0.0.1:${port}/v4`, retry: { limit: 1, baseDelayMs: 1 } }).chat(hi))
+    const error = await glmFailure(client({ baseUrl: `http://127.0.0.1:${port}/v4`, retry: { limit: 1, baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'network', retryable: true })
   })
 
@@ -136,7 +128,7 @@ describe('errors and retries', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     try {
       const { port } = server.address() as { port: number }
-      const error = await failure(client({ baseUrl: `http://127.0.0.1:${port}/v4` }).chat(hi))
+      const error = await glmFailure(client({ baseUrl: `http://127.0.0.1:${port}/v4` }).chat(hi))
       expect(error).toMatchObject({ kind: 'http', status: 307, retryable: false })
       expect(followed).toEqual([])
     } finally {
@@ -155,7 +147,7 @@ describe('errors and retries', () => {
     emulator().fault({ delayMs: 500 })
     const controller = new AbortController()
     setTimeout(() => controller.abort(), 50)
-    const error = await failure(client().chat(hi, { signal: controller.signal }))
+    const error = await glmFailure(client().chat(hi, { signal: controller.signal }))
     expect(error.kind).toBe('aborted')
   })
 
@@ -221,21 +213,21 @@ describe('streaming', () => {
   it('raises stream_interrupted, keeping the partial text, when the stream is cut before [DONE]', async () => {
     emulator().reply = () => 'abcdefghijklmnop'
     emulator().fault({ cutAfterChunks: 2 })
-    const error = await failure(collect(client().chatStream(hi)))
+    const error = await glmFailure(collect(client().chatStream(hi)))
     expect(error.kind).toBe('stream_interrupted')
     expect(error.partialText).toBe('abcdefgh')
   })
 
   it('raises stream_interrupted on a malformed chunk', async () => {
     emulator().fault({ malformedAfterChunks: 1 })
-    const error = await failure(collect(client().chatStream(hi)))
+    const error = await glmFailure(collect(client().chatStream(hi)))
     expect(error.kind).toBe('stream_interrupted')
     expect(error.partialText).toBe('echo')
   })
 
   it('raises the GLM code of an error object inside the stream', async () => {
     emulator().fault({ streamError: { code: '1301', message: '系统检测到输入或生成内容可能包含不安全或敏感内容', afterChunks: 1 } })
-    const error = await failure(collect(client().chatStream(hi)))
+    const error = await glmFailure(collect(client().chatStream(hi)))
     expect(error).toMatchObject({ kind: 'stream_error', glmCode: '1301', partialText: 'echo' })
   })
 
@@ -246,7 +238,7 @@ describe('streaming', () => {
       const controller = new AbortController()
       const c = createGlmClient({ apiKey: slow.apiKey, baseUrl: slow.url })
       let received = 0
-      const error = await failure(
+      const error = await glmFailure(
         (async () => {
           for await (const e of c.chatStream(hi, { signal: controller.signal })) {
             if (e.type === 'delta' && ++received === 3) controller.abort()
@@ -299,7 +291,7 @@ describe('auth', () => {
       expect((await c.chat(hi)).content).toBe('echo: 你好')
       expect(jwtEmu.chatRequests).toHaveLength(2)
       jwtEmu.fault({ status: 401, code: '1003' }, { status: 401, code: '1003' })
-      expect(await failure(c.chat(hi))).toMatchObject({ status: 401, glmCode: '1003' })
+      expect(await glmFailure(c.chat(hi))).toMatchObject({ status: 401, glmCode: '1003' })
     } finally {
       await jwtEmu.close()
     }
@@ -310,7 +302,7 @@ describe('auth', () => {
     try {
       const token = await signGlmJwt('abc123.s3cret', 1000, Date.now() - 60_000)
       const c = createGlmClient({ apiKey: 'unused', baseUrl: jwtEmu.url, headers: { authorization: `Bearer ${token}` } })
-      expect(await failure(c.chat(hi))).toMatchObject({ status: 401, glmCode: '1003' })
+      expect(await glmFailure(c.chat(hi))).toMatchObject({ status: 401, glmCode: '1003' })
     } finally {
       await jwtEmu.close()
     }
@@ -321,7 +313,7 @@ describe('OpenAI-compatible bases (Ollama, vLLM)', () => {
   it('talks to /v1 and reads the OpenAI error shape (code null)', async () => {
     const c = createGlmClient({ apiKey: emulator().apiKey, baseUrl: emulator().openaiUrl })
     expect((await c.chat(hi)).content).toBe('echo: 你好')
-    const error = await failure(c.chat({ ...hi, model: 'llama3' }))
+    const error = await glmFailure(c.chat({ ...hi, model: 'llama3' }))
     expect(error).toMatchObject({ status: 400, glmCode: undefined, message: '模型不存在，请检查模型代码。' })
   })
 
@@ -347,7 +339,7 @@ describe('embeddings', () => {
   })
 
   it('the emulator refuses a dimension embedding-3 does not offer', async () => {
-    const error = await failure(client().embeddings({ model: 'embedding-3', input: 'x', dimensions: 300 as 256 }))
+    const error = await glmFailure(client().embeddings({ model: 'embedding-3', input: 'x', dimensions: 300 as 256 }))
     expect(error).toMatchObject({ status: 400, glmCode: '1214' })
   })
 })

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createGlmClient, GlmError } from '@parley/engine'
 import { useEmulator } from './helpers/emulator.ts'
+import { glmFailure } from './helpers/glm-failure.ts'
 
 /**
  * On Node, buffered calls (chat, embeddings) go out through node:http with a keep-alive agent
@@ -62,15 +63,6 @@ afterEach(() => {
   rawServers = []
 })
 
-async function failure(p: Promise<unknown>): Promise<GlmError> {
-  try {
-    await p
-  } catch (error) {
-    expect(error).toBeInstanceOf(GlmError)
-    return error as GlmError
-  }
-  throw new Error('expected the call to fail')
-}
 
 describe('the GLM client on Node', () => {
   it('sends chat and embeddings without fetch, and streams with it', async () => {
@@ -161,7 +153,7 @@ describe('the GLM client on Node', () => {
     })
     const client = createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } })
     await client.chat(hi)
-    const error = await failure(client.chat(hi, { retryOnTimeout: false }))
+    const error = await glmFailure(client.chat(hi, { retryOnTimeout: false }))
     expect(error).toMatchObject({ kind: 'network' })
     expect(requests).toBe(2)
   })
@@ -182,7 +174,7 @@ describe('the GLM client on Node', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
       res.write(completion('half').slice(0, 40), () => socket.destroy())
     })
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi))
     expect(error).toMatchObject({ kind: 'network', retryable: true })
   })
 
@@ -192,7 +184,7 @@ describe('the GLM client on Node', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
       res.write('{"id":"c1",', () => setTimeout(() => controller.abort(), 20))
     })
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi, { signal: controller.signal }))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url }).chat(hi, { signal: controller.signal }))
     expect(error.kind).toBe('aborted')
   })
 
@@ -201,7 +193,7 @@ describe('the GLM client on Node', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '5000' })
       res.write('{"id":"c1",')
     })
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, streamIdleTimeoutMs: 200 }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, streamIdleTimeoutMs: 200 }).chat(hi))
     expect(error).toMatchObject({ kind: 'timeout', retryable: true })
   })
 
@@ -228,7 +220,7 @@ describe('the GLM client on Node', () => {
 
   it('a 400 is judged by its GLM code and not retried', async () => {
     const server = await serve((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: '1214', message: 'messages 参数非法' } })))
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 400, glmCode: '1214', retryable: false })
   })
 })
@@ -239,20 +231,20 @@ describe('the GLM client on Node, against a broken or hostile upstream', () => {
 
   it('a 101 to a call that asked for no upgrade fails the call instead of leaving it waiting forever', { timeout: 8000 }, async () => {
     const server = await rawServe('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n')
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'network', retryable: true })
   })
 
   it('a 400 whose reason phrase a Response cannot hold is still a final 400, sent once', async () => {
     const server = await rawServe(answer('400 Bad\x01Request', { 'content-type': 'application/json' }, JSON.stringify({ error: { code: '1214', message: 'messages 参数非法' } })))
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 400, glmCode: '1214', retryable: false })
     expect(server.requests()).toBe(1)
   })
 
   it('a status outside 200-599 from a broken proxy is an HTTP error with that status, sent once, as through fetch', async () => {
     const server = await rawServe(answer('999 Weird', {}, '{}'))
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { baseDelayMs: 1 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 999 })
     expect(server.requests()).toBe(1)
   })
@@ -264,7 +256,7 @@ describe('the GLM client on Node, against a broken or hostile upstream', () => {
 
   it('a 500 in an unknown content-encoding is still reported as HTTP 500', async () => {
     const server = await rawServe(answer('500 Internal Server Error', { 'content-encoding': 'none' }, JSON.stringify({ error: { code: '500', message: '服务器错误' } })))
-    const error = await failure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } }).chat(hi))
+    const error = await glmFailure(createGlmClient({ apiKey: 'k', baseUrl: server.url, retry: { limit: 0 } }).chat(hi))
     expect(error).toMatchObject({ kind: 'http', status: 500, message: '服务器错误' })
   })
 

@@ -3,7 +3,7 @@
  * anything else (a scenario runner, the page) agree on what "said the exit phrase" means.
  */
 import type { Npc } from './schema.ts'
-import { quickNfkcUnit } from './quick-nfkc.ts'
+import { quickLowerNfkc } from './quick-nfkc.ts'
 
 const TRAILING = /[\p{P}~]+$/u
 
@@ -26,25 +26,22 @@ export function nfkcFold(text: string): string {
 const ASCII_TRAILING = new Set([...'!"#%&\'()*,-./:;?@[\\]_{}~'].map((c) => c.charCodeAt(0)))
 
 /**
- * `nfkcFold` in one pass over text made only of the characters whose NFKC form is known without
- * ICU (quick-nfkc.ts): most players' lines. ICU's normalizer and the Unicode regexes are a cold
- * path on every line (exit-phrases.test.ts proves the two agree). Undefined for any other text.
+ * `nfkcFold` for text made only of the characters whose NFKC form is known without ICU
+ * (quick-nfkc.ts): most players' lines. ICU's normalizer and the Unicode regexes are a cold path on
+ * every line (exit-phrases.test.ts proves the two agree). Undefined for any other text.
  */
 function quickFold(text: string): string | undefined {
-  let out = ''
-  for (let i = 0; i < text.length; i++) {
-    const c = quickNfkcUnit(text.charCodeAt(i))
-    if (c < 0) return undefined
-    if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) continue
-    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 0x20 : c)
-  }
-  let end = out.length
+  const lower = quickLowerNfkc(text)
+  if (lower === undefined) return undefined
+  // The only white space such text holds is ASCII's, and its only trailing punctuation ASCII's and 、。.
+  const folded = lower.replace(/[\t-\r ]+/g, '')
+  let end = folded.length
   while (end > 0) {
-    const c = out.charCodeAt(end - 1)
+    const c = folded.charCodeAt(end - 1)
     if (!ASCII_TRAILING.has(c) && c !== 0x3001 && c !== 0x3002) break
     end--
   }
-  return end === 0 ? out : out.slice(0, end)
+  return end === 0 ? folded : folded.slice(0, end)
 }
 
 const cache = new WeakMap<Npc, ReadonlySet<string>>()

@@ -19,27 +19,24 @@ export function quickNfkcUnit(c: number): number {
  * through ICU, so a Chinese line took the cold path too.
  */
 export function quickLowerCase(text: string): string | undefined {
-  let out = ''
-  let copied = 0
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i)
-    if (quickNfkcUnit(unit) < 0) return undefined
-    if (!((unit >= 0x41 && unit <= 0x5a) || (unit >= 0xff21 && unit <= 0xff3a))) continue
-    out += text.slice(copied, i) + String.fromCharCode(unit + 0x20)
-    copied = i + 1
-  }
-  return copied === 0 ? text : out + text.slice(copied)
+  return mapUnits(text, false)
 }
 
 /** `text.toLowerCase().normalize('NFKC')` for text made only of the characters above; undefined for any other. */
 export function quickLowerNfkc(text: string): string | undefined {
+  return mapUnits(text, true)
+}
+
+/** Each code unit lowercased, and put in NFKC form too when `nfkc`; undefined if any unit is not one of the above. */
+function mapUnits(text: string, nfkc: boolean): string | undefined {
   let out = ''
   let copied = 0
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i)
     let c = quickNfkcUnit(unit)
     if (c < 0) return undefined
-    if (c >= 0x41 && c <= 0x5a) c += 0x20
+    if (!nfkc) c = unit
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0xff21 && c <= 0xff3a)) c += 0x20
     if (c === unit) continue
     // Copies the unchanged stretch before this unit at once: most of a Chinese line is.
     out += text.slice(copied, i) + String.fromCharCode(c)

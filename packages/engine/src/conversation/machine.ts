@@ -482,7 +482,6 @@ export const conversationMachine = setup({
               { guard: 'actsPastCap', actions: { type: 'failTurn', params: () => ({ error: actionLoop() }) }, target: '#conversation.dispatch' },
               { guard: 'asksToAct', actions: 'openRound', target: 'acting' },
               { guard: 'turnEnds', actions: { type: 'commit', params: { summary: false } }, target: '#conversation.ended' },
-              { guard: 'queueEmpty', actions: { type: 'commit', params: { summary: true } }, target: '#conversation.awaiting' },
               // `dispatch` starts the summary on entry.
               { actions: { type: 'commit', params: { summary: false } }, target: '#conversation.dispatch' },
             ],

@@ -443,6 +443,10 @@ export function toGlmError(error: unknown, requestId: string, signal?: AbortSign
   if (signal?.aborted || (error as Error)?.name === 'AbortError') {
     return new GlmError({ kind: 'aborted', message: 'the call was cancelled', requestId, cause: error })
   }
+  // The answer began and then stalled past the idle limit (node-http.ts).
+  if (error instanceof BodyIdleError) {
+    return new GlmError({ kind: 'timeout', message: error.message, requestId, retryable: true, cause: error })
+  }
   return new GlmError({ kind: 'network', message: `cannot reach GLM: ${(error as Error)?.message ?? String(error)}`, requestId, retryable: true, cause: error })
 }
 
@@ -453,7 +457,6 @@ async function readBody(response: Pick<Response, 'text'>, requestId: string, sig
   try {
     return await response.text()
   } catch (error) {
-    if (error instanceof BodyIdleError && !signal?.aborted) throw new GlmError({ kind: 'timeout', message: error.message, requestId, retryable: true, cause: error })
     throw toGlmError(error, requestId, signal)
   } finally {
     release()

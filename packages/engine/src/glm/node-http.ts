@@ -127,12 +127,12 @@ function send(http: NodeHttp, agent: Agent, url: string, headers: Record<string,
         send(http, agent, url, headers, body, signal, limits, false).then(resolve, reject)
         return
       }
-      fail(new TypeError('fetch failed', { cause: error }))
+      fail(fetchFailed(error))
     })
     // A 101 to a request that asked for no upgrade: node:http drops the connection with neither a
     // response nor an error, which would leave the call waiting forever (fetch: "bad upgrade").
     req.on('close', () => {
-      if (!answered) fail(new TypeError('fetch failed', { cause: new Error('the connection closed without an answer') }))
+      if (!answered) fail(fetchFailed(new Error('the connection closed without an answer')))
     })
     req.on('response', (res) => {
       if (settled) return void res.destroy()
@@ -167,7 +167,7 @@ function reply(res: IncomingMessage, signal: AbortSignal, limits: TransportLimit
       res.on('data', (chunk: Buffer) => {
         idle.refresh()
         size += chunk.length
-        if (size > maxBytes) stop(new TypeError('fetch failed', { cause: new Error(`the answer is larger than ${maxBytes} bytes`) }))
+        if (size > maxBytes) stop(fetchFailed(new Error(`the answer is larger than ${maxBytes} bytes`)))
         else chunks.push(chunk)
       })
       res.on('error', fail)
@@ -219,21 +219,21 @@ async function decode(body: Buffer, encoding: string | undefined, maxBytes: numb
   if (!encoding) return body
   const codings = encoding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c !== '' && c !== 'identity')
   if (codings.length === 0 || body.length === 0) return body
-  if (codings.length > 5) throw new TypeError('fetch failed', { cause: new Error(`too many content-encodings (${codings.length})`) })
+  if (codings.length > 5) throw fetchFailed(new Error(`too many content-encodings (${codings.length})`))
   const zlib = builtin?.('node:zlib') as NodeZlib | undefined
   if (!zlib) return body
   const steps: Inflate[] = []
   for (const coding of codings.reverse()) {
-    const step = coding === 'gzip' || coding === 'x-gzip' ? zlib.gunzip : coding === 'deflate' ? undefined : coding === 'br' ? zlib.brotliDecompress : null
-    if (step === null) return body
-    steps.push(step ?? inflateAny(zlib))
+    const step = coding === 'gzip' || coding === 'x-gzip' ? zlib.gunzip : coding === 'deflate' ? inflateAny(zlib) : coding === 'br' ? zlib.brotliDecompress : undefined
+    if (!step) return body
+    steps.push(step)
   }
   let out = body
   // A small body may inflate to gigabytes: the same ceiling holds after decompression. A body cut
   // short keeps what was inflated, as undici's flush mode does.
   for (const step of steps) {
     const finishFlush = step === zlib.brotliDecompress ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH
-    out = await new Promise<Buffer>((resolve, reject) => step(out, { maxOutputLength: maxBytes, finishFlush }, (error: Error | null, inflated: Buffer) => (error ? reject(new TypeError('fetch failed', { cause: error })) : resolve(inflated))))
+    out = await new Promise<Buffer>((resolve, reject) => step(out, { maxOutputLength: maxBytes, finishFlush }, (error: Error | null, inflated: Buffer) => (error ? reject(fetchFailed(error)) : resolve(inflated))))
   }
   return out
 }
@@ -241,6 +241,11 @@ async function decode(body: Buffer, encoding: string | undefined, maxBytes: numb
 /** "deflate" is zlib-wrapped by the spec and raw from some servers; undici takes both, told apart by the first byte. */
 function inflateAny(zlib: NodeZlib): Inflate {
   return (body, options, done) => ((body[0]! & 0x0f) === 0x08 ? zlib.inflate : zlib.inflateRaw)(body, options, done)
+}
+
+/** undici's own shape for a call that failed below HTTP: ky retries it and toGlmError calls it `network`. */
+function fetchFailed(cause: unknown): TypeError {
+  return new TypeError('fetch failed', { cause })
 }
 
 function abortReason(signal: AbortSignal): unknown {

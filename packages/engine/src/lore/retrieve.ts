@@ -49,7 +49,11 @@ export function loreIndex(npc: Npc): LoreIndex {
  * locked entry is never ranked, embedded or sent.
  */
 export function availableChunks(npc: Npc, state: GameState): LoreChunk[] {
-  const open = openSources(npc, state)
+  return chunksOf(npc, openSources(npc, state))
+}
+
+/** The chunks of the sources open now (`open`, per source). */
+function chunksOf(npc: Npc, open: readonly boolean[]): LoreChunk[] {
   return loreIndex(npc).chunks.filter((c) => open[c.source])
 }
 
@@ -179,7 +183,7 @@ export async function retrieveLoreDetailed(npc: Npc, query: string, state: GameS
   if (!npc.lore || !query.trim()) return { chunks: [], retriever: 'bm25' }
   if (!needsEmbeddings(npc, embeddings)) return { chunks: retrieveLoreSync(npc, query, state), retriever: 'bm25' }
   const open = openSources(npc, state)
-  const available = loreIndex(npc).chunks.filter((c) => open[c.source])
+  const available = chunksOf(npc, open)
   if (available.length === 0) return { chunks: [], retriever: npc.lore.retriever }
   const bm25 = () => select(npc, rankBm25(npc, query, open))
   if (available.some((c) => keywordBonus(npc, c, query) >= 1000)) return { chunks: bm25(), retriever: 'bm25', skipped: 'keyword' }

@@ -24,7 +24,17 @@ function setup(options: { provider?: Provider; limits?: ConstructorParameters<ty
   const errors: unknown[] = []
   const keeper = new MemoryKeeper({ store, now: () => clock, limits: { retryDelayMs: 1000, ...options.limits }, onError: (e) => errors.push(e) })
   const provider = options.provider ?? scriptedProvider()
-  return { store, keeper, provider, errors, tick: (ms: number) => (clock += ms), open: (player: string, npc = archivist()) => keeper.open(npc, player, { provider }) }
+  const open = (player: string, npc = archivist()) => keeper.open(npc, player, { provider })
+  /** A conversation in which the player gives the seal and hears the vault code, ended and its memory written. */
+  const tellSecret = async (player: string) => {
+    const told = await open(player)
+    told.give('seal')
+    const reply = await told.say('密码呢')
+    told.end()
+    await keeper.settled()
+    return reply
+  }
+  return { store, keeper, provider, errors, tick: (ms: number) => (clock += ms), open, tellSecret }
 }
 
 describe('memory across conversations (in process)', () => {
@@ -142,18 +152,14 @@ describe('memory across conversations (in process)', () => {
 
   it('no memory carries a fact past a lock, even from a summariser that copies every fact it saw', async () => {
     const provider = copying()
-    const { keeper, open } = setup({ provider })
+    const { keeper, open, tellSecret } = setup({ provider })
     // Before the seal: a memory written with nothing unlocked.
     const before = await open('player-a')
     await before.say('我叫林小雨')
     before.end()
     await keeper.settled()
     // With the seal: the NPC tells the fact, and the copying summariser keeps it verbatim.
-    const told = await open('player-a')
-    told.give('seal')
-    expect((await told.say('密码呢')).text).toContain(FACT)
-    told.end()
-    await keeper.settled()
+    expect((await tellSecret('player-a')).text).toContain(FACT)
     const record = await keeper.read('player-a', 'archivist')
     expect(record!.memories.map((m) => m.secrets)).toEqual([[], ['vault_code']])
     expect(record!.memories[1]!.text).toContain(FACT)
@@ -183,12 +189,8 @@ describe('memory across conversations (in process)', () => {
 
   it('an NPC file that drops the secret holds back every memory written under it', async () => {
     const provider = copying()
-    const { keeper, open } = setup({ provider })
-    const told = await open('player-a')
-    told.give('seal')
-    await told.say('密码呢')
-    told.end()
-    await keeper.settled()
+    const { keeper, open, tellSecret } = setup({ provider })
+    await tellSecret('player-a')
     const renamed = archivist((y) => y.replace('id: vault_code', 'id: vault_code_v2'))
     const after = await open('player-a', renamed)
     expect(JSON.stringify([after.messages('x'), after.snapshot()])).not.toContain('七四一九')
@@ -261,12 +263,8 @@ describe('memory across conversations (in process)', () => {
 
   it('a save keeps the memories a conversation carries, and restores them only where their secrets are still unlocked; older saves restore without any', async () => {
     const provider = copying()
-    const { keeper, open } = setup({ provider })
-    const told = await open('player-a')
-    told.give('seal')
-    await told.say('密码呢')
-    told.end()
-    await keeper.settled()
+    const { keeper, open, tellSecret } = setup({ provider })
+    await tellSecret('player-a')
     const carried = await open('player-a')
     const save = carried.snapshot()
     expect(save.memories).toEqual([{ text: expect.stringContaining(FACT), secrets: ['vault_code'] }])

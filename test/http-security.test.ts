@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { MemoryConversationStore, parseNpc, scriptedProvider, type ConversationStore } from '@parley/engine'
 import { createDialogueHandler, type DialogueHandlerOptions } from '@parley/engine/http'
 import { ROOT, informant } from './helpers/npcs.ts'
+import { httpCaller, type CallerOptions } from './helpers/http-caller.ts'
 
 const GAME_KEY = 'game-key.security-test-0123456789abcdef'
 const K1 = { id: 'k1', secret: 'first-signing-secret-0123456789abcdef' }
@@ -16,40 +17,8 @@ function handlerWith(over: Partial<DialogueHandlerOptions> = {}) {
 
 type Handler = ReturnType<typeof handlerWith>
 
-/** One caller: a browser keeping its cookie, or the game (its key, maybe naming a player). */
-function caller(handler: Handler, o: { game?: boolean; player?: string; token?: string; address?: string; base?: string } = {}) {
-  let cookie = ''
-  const seen: string[] = []
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await handler(
-      new Request(`${o.base ?? 'http://game.test'}/api${path}`, {
-        method,
-        headers: {
-          'content-type': 'application/json',
-          ...(cookie && { cookie }),
-          ...(o.game && { authorization: `Bearer ${GAME_KEY}` }),
-          ...(o.player && { 'x-parley-player': o.player }),
-          ...(o.token && { 'x-parley-client': o.token }),
-          ...headers,
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      }),
-      { address: o.address ?? '192.0.2.1' },
-    )
-    const set = res.headers.get('set-cookie')
-    if (set) cookie = set.split(';')[0]!
-    const text = await res.text()
-    seen.push(text)
-    let json: any
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined // an SSE stream or an empty body
-    }
-    return { status: res.status, text, json, headers: res.headers, setCookie: set }
-  }
-  return Object.assign(call, { seen, cookie: () => cookie, setCookie: (c: string) => (cookie = c) })
-}
+/** One caller: a browser keeping its cookie, or the game (its key, maybe naming a player), from a documentation address. */
+const caller = (handler: Handler, o: Omit<CallerOptions, 'cookie'> = {}) => httpCaller(handler, GAME_KEY, { ...o, base: o.base ?? 'http://game.test', address: o.address ?? '192.0.2.1' })
 
 describe('two kinds of caller', () => {
   it('without a game key the game routes are off, and a bearer token is refused rather than ignored', async () => {

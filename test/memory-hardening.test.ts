@@ -38,6 +38,14 @@ const turnOver = async (times = 50) => {
   for (let i = 0; i < times; i++) await new Promise((r) => setImmediate(r))
 }
 
+/** Answers every held summary call, and those that start meanwhile, until none waits. */
+const releaseAll = async (waiting: Array<() => void>) => {
+  while (waiting.length) {
+    for (const release of waiting.splice(0)) release()
+    await turnOver()
+  }
+}
+
 describe('memory hardening: what a memory may carry', () => {
   it('a memory that repeated gated lore is held back where the lore’s gate is shut, and told where it holds', async () => {
     const npc = archivist(GATED)
@@ -300,10 +308,7 @@ describe('memory hardening: what summaries cost', () => {
     for (const c of convos) c.end()
     await turnOver()
     expect(inFlight).toBe(4)
-    while (waiting.length) {
-      for (const r of waiting.splice(0)) r()
-      await turnOver()
-    }
+    await releaseAll(waiting)
     await keeper.settled()
     expect(peak).toBe(4)
     for (let i = 0; i < 60; i++) expect((await keeper.read(`player-${i}`, 'archivist'))!.memories).toHaveLength(1)
@@ -319,10 +324,7 @@ describe('memory hardening: what summaries cost', () => {
     for (const c of convos) c.end()
     await turnOver()
     expect(calls).toBe(1)
-    while (waiting.length) {
-      for (const r of waiting.splice(0)) r()
-      await turnOver()
-    }
+    await releaseAll(waiting)
     await keeper.settled()
     expect(calls).toBe(3)
     expect(errors.some((e) => String(e).includes('wait for a slot'))).toBe(true)
@@ -333,10 +335,7 @@ describe('memory hardening: what summaries cost', () => {
     tick(1000)
     keeper.retryDue()
     await turnOver()
-    while (waiting.length) {
-      for (const r of waiting.splice(0)) r()
-      await turnOver()
-    }
+    await releaseAll(waiting)
     await keeper.settled()
     for (let i = 0; i < 5; i++) expect((await keeper.read(`player-${i}`, 'archivist'))!.memories).toEqual([expect.objectContaining({ by: 'model', text: '玩家来过。' })])
   })
